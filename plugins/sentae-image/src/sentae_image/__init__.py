@@ -1,0 +1,1 @@
+"""Image autoencoders for sentae."""

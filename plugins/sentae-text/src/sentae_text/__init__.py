@@ -1,0 +1,1 @@
+"""Text autoencoders for sentae (variants arrive with the text-core work)."""

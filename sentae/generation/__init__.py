@@ -1,0 +1,1 @@
+"""Generation: the Sampler that a run folder loads into."""

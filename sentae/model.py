@@ -1,0 +1,124 @@
+"""The contract between sentae and every model variant.
+
+A model owns its architecture, its loss and its per-step logic. It never writes a training loop, moves data
+between devices or saves files: the Trainer calls ``training_step`` once per optimizer, in the order the model's
+``optimizers`` returns them, and does every backward pass and optimizer step itself.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+Batch = dict[str, torch.Tensor]
+
+
+@dataclass
+class DataInfo:
+    """What a model needs to know about its data to build itself; saved in every run folder."""
+
+    modality: str = "image"  # "image" or "text"
+    image_shape: tuple[int, ...] | None = None  # (channels, height, width), pixels in [0, 1]
+    num_classes: int | None = None  # label classes, when the data has labels
+    vocab_size: int | None = None  # text: tokenizer size
+    pad_id: int | None = None
+    bos_id: int | None = None
+    eos_id: int | None = None
+    unk_id: int | None = None
+    max_length: int | None = None  # text: longest sequence in tokens, special tokens included
+    attributes: dict[str, list[str]] = field(default_factory=dict)  # attribute name -> its values
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        if d["image_shape"] is not None:
+            d["image_shape"] = list(d["image_shape"])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataInfo:
+        known = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in d.items() if k in known}
+        if kwargs.get("image_shape") is not None:
+            kwargs["image_shape"] = tuple(kwargs["image_shape"])
+        return cls(**kwargs)
+
+
+@dataclass
+class StepContext:
+    """Where training stands, handed to ``training_step``."""
+
+    step: int = 0  # optimizer steps taken so far
+    total_steps: int = 1  # planned optimizer steps (train.max_steps)
+    epoch: int = 0
+    optimizer: str = "main"  # name of the optimizer this call's loss is for
+    training: bool = True
+
+
+@dataclass
+class StepOutput:
+    """A step's loss (what the Trainer differentiates) and scalars to log beside it."""
+
+    loss: torch.Tensor
+    metrics: dict[str, float | torch.Tensor] = field(default_factory=dict)
+
+
+class SentaeModel(nn.Module):
+    """Base class of every registered model.
+
+    Subclasses set the class attributes below, take ``(config, data_info)`` in ``__init__`` and implement
+    ``training_step``. ``sentae_api`` is the plugin API version the variant was written against; the registry
+    refuses a variant whose version this sentae does not provide.
+    """
+
+    name: ClassVar[str] = ""
+    modality: ClassVar[str] = ""  # "text" or "image"
+    config_class: ClassVar[type]  # a dataclass with the variant's hyper-parameters
+    paper: ClassVar[str] = ""  # reference of the method, shown by `sentae info`
+    # sentae_api: ClassVar[int]  -- deliberately not defined here: each variant must declare it itself.
+
+    def __init__(self, config: Any, data_info: DataInfo) -> None:
+        super().__init__()
+        self.config = config
+        self.data_info = data_info
+
+    @classmethod
+    def default_data_info(cls) -> DataInfo:
+        """Data shape used when the model is created without data (``create_model``, the conformance kit)."""
+        raise NotImplementedError(f"{cls.__name__} must define default_data_info()")
+
+    def training_step(self, batch: Batch, ctx: StepContext) -> StepOutput:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def validation_step(self, batch: Batch) -> dict[str, float]:
+        """Held-out metrics for one batch; by default the training loss of the first optimizer."""
+        out = self.training_step(batch, StepContext(training=False, optimizer=self.optimizer_names()[0]))
+        metrics = {"loss": float(out.loss)}
+        metrics.update({k: float(v) for k, v in out.metrics.items()})
+        return metrics
+
+    def optimizer_names(self) -> list[str]:
+        return ["main"]
+
+    def optimizers(self, lr: float, weight_decay: float) -> dict[str, torch.optim.Optimizer]:
+        """Optimizers by name, stepped by the Trainer in this order each step. Default: one AdamW."""
+        return {"main": torch.optim.AdamW(self.parameters(), lr=lr, weight_decay=weight_decay)}
+
+    def example_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
+        """A synthetic batch of the model's default data shape, for the conformance kit."""
+        raise NotImplementedError(f"{type(self).__name__} must define example_batch()")
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw ``n`` samples from the model (images or token ids). Variants without a prior may not."""
+        raise NotImplementedError(f"model '{self.name}' cannot sample")
+
+    def describe(self) -> dict[str, Any]:
+        """What `model.json` records: the registered name, the config and the data shape."""
+        return {
+            "type": self.name,
+            "config": dataclasses.asdict(self.config),
+            "data_info": self.data_info.to_dict(),
+        }

@@ -1,0 +1,81 @@
+"""Where metrics go while training: metrics.jsonl, TensorBoard events and a progress bar or log lines."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+
+class MetricsLogger:
+    """Appends one JSON object per record to ``metrics.jsonl`` and mirrors scalars to TensorBoard."""
+
+    def __init__(self, run_dir: Path, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.path = run_dir / "metrics.jsonl"
+        self._tb = None
+        if enabled:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(log_dir=str(run_dir / "events"))
+            except ImportError:  # tensorboard is a dependency, but a trimmed install may lack it
+                self._tb = None
+
+    def log(self, step: int, split: str, metrics: dict[str, float], **extra: Any) -> None:
+        if not self.enabled:
+            return
+        record = {"step": step, "split": split, **extra}
+        record.update({k: (v if math.isfinite(v) else str(v)) for k, v in metrics.items()})
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+        if self._tb is not None:
+            for k, v in metrics.items():
+                tag = k if "/" in k else f"{split}/{k}"
+                self._tb.add_scalar(tag, v, step)
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.flush()
+            self._tb.close()
+
+
+class Progress:
+    """A tqdm bar on a terminal, plain lines otherwise (CI logs, files), or nothing."""
+
+    def __init__(self, mode: str, total: int, initial: int, log_every: int, enabled: bool, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        if mode == "auto":
+            mode = "bar" if self.stream.isatty() else "log"
+        self.mode = mode if enabled else "none"
+        self.total, self.log_every = total, log_every
+        self.start_step, self.start_time = initial, time.perf_counter()
+        self._bar = None
+        if self.mode == "bar":
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, initial=initial, file=self.stream, dynamic_ncols=True, unit="step")
+
+    def update(self, step: int, metrics: dict[str, float]) -> None:
+        if self.mode == "bar" and self._bar is not None:
+            self._bar.update(step - self._bar.n)
+            if step % self.log_every == 0 or step == self.total:
+                self._bar.set_postfix({k: f"{v:.4g}" for k, v in list(metrics.items())[:4]})
+        elif self.mode == "log" and (step % self.log_every == 0 or step == self.total):
+            rate = (step - self.start_step) / max(time.perf_counter() - self.start_time, 1e-9)
+            shown = " ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+            print(f"step {step}/{self.total} {shown} ({rate:.2f} steps/s)", file=self.stream, flush=True)
+
+    def message(self, text: str) -> None:
+        if self.mode == "none":
+            return
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

@@ -1,0 +1,346 @@
+"""The Trainer: one explicit loop that owns device, precision, accumulation, clipping, every optimizer step,
+DDP, validation, early stopping, checkpoints and logging. It knows no model by name."""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import TrainConfig
+from ..errors import CheckpointError, SentaeError, TrainingError
+from ..model import Batch, SentaeModel, StepContext
+from . import checkpoint as ckpt
+from . import distributed as dist_util
+from .logging import MetricsLogger, Progress
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    steps: int  # optimizer steps taken in total (a resumed run counts the earlier ones too)
+    skipped_steps: int  # steps skipped for a non-finite loss
+    stopped_early: bool
+    best_metric: float | None
+    val_metrics: dict[str, float] = field(default_factory=dict)  # last validation
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    if name == "auto":
+        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SentaeError(f"train.device is '{name}' but CUDA is not available on this machine")
+    return device
+
+
+class _StepModule(nn.Module):
+    """Routes ``forward`` to ``training_step`` so DDP's gradient hooks see every parameter used."""
+
+    def __init__(self, model: SentaeModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Batch, ctx: StepContext):
+        return self.model.training_step(batch, ctx)
+
+
+class Trainer:
+    """Train any registered model on any DataModule and write the run folder.
+
+    >>> import sentae
+    >>> from sentae.config import TrainConfig, DataConfig
+    >>> from sentae.data import build_data
+    >>> data = build_data(DataConfig(source="digits"))                      # doctest: +SKIP
+    >>> model = sentae.create_model("template_ae", data_info=data.info)     # doctest: +SKIP
+    >>> Trainer(TrainConfig(max_steps=50), "runs/demo").fit(model, data)    # doctest: +SKIP
+    """
+
+    def __init__(self, config: TrainConfig, run_dir: str | Path, resume: bool = False, stream: TextIO | None = None) -> None:
+        self.cfg = config
+        self.run_dir = Path(run_dir)
+        self.resume = resume
+        self.stream = stream
+        self.dist = dist_util.from_env()
+
+    # ------------------------------------------------------------------------------------------------------------
+    def fit(self, model: SentaeModel, data) -> TrainResult:
+        cfg, info = self.cfg, self.dist
+        device = resolve_device(cfg.device, info.local_rank)
+        dist_util.init(info, device)
+        if info.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        model.to(device)
+        model.train()
+        opt_map = model.optimizers(cfg.lr, cfg.weight_decay)
+        names = list(opt_map)
+        schedulers = {n: torch.optim.lr_scheduler.LambdaLR(o, self._lr_lambda) for n, o in opt_map.items()}
+        scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
+        amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
+        wrapped: nn.Module = _StepModule(model)
+        if info.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            # Adversarial and wake-sleep models use a different subset of parameters per optimizer.
+            wrapped = DDP(wrapped, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
+
+        state = {"step": 0, "epoch": 0, "pos": 0, "best": None, "bad_evals": 0, "skipped": 0, "streak": 0}
+        if self.resume:
+            state = self._restore(model, opt_map, schedulers, scaler, device)
+        else:
+            seed_everything(cfg.seed + info.rank)
+
+        logger = MetricsLogger(self.run_dir, enabled=info.is_main)
+        progress = Progress(cfg.progress, cfg.max_steps, state["step"], cfg.log_every, info.is_main, self.stream)
+        n_params = sum(p.numel() for p in model.parameters())
+        progress.message(
+            f"training '{model.name}' ({n_params:,} parameters) on {device} in {cfg.precision}"
+            + (f" x{info.world_size} processes" if info.enabled else "")
+            + f"; {data.describe()}"
+            + (f"; resuming at step {state['step']}" if self.resume else "")
+        )
+        if info.is_main:
+            ckpt.atomic_write_text(self.run_dir / "model.json", json.dumps(model.describe(), indent=2))
+
+        window: dict[str, list[float]] = {}
+        last_val: dict[str, float] = {}
+        stopped_early = False
+        t_start = time.perf_counter()
+        try:
+            while state["step"] < cfg.max_steps and not stopped_early:
+                batches = self._epoch_batches(data, state["epoch"])
+                while state["pos"] + cfg.grad_accum <= len(batches) and state["step"] < cfg.max_steps:
+                    micro = batches[state["pos"] : state["pos"] + cfg.grad_accum]
+                    state["pos"] += cfg.grad_accum
+                    metrics, finite = self._optimizer_step(
+                        wrapped, model, data, micro, opt_map, names, schedulers, scaler, amp_dtype, device, state
+                    )
+                    state["step"] += 1
+                    step = state["step"]
+                    if finite:
+                        state["streak"] = 0
+                        for k, v in metrics.items():
+                            window.setdefault(k, []).append(v)
+                    else:
+                        state["skipped"] += 1
+                        state["streak"] += 1
+                        logger.log(step, "train", {}, event="skipped non-finite loss")
+                        progress.message(f"step {step}: non-finite loss, step skipped ({state['streak']} in a row)")
+                        if state["streak"] >= cfg.max_nonfinite:
+                            raise TrainingError(self._nonfinite_message(step, state["streak"]))
+                    shown = {k: sum(v) / len(v) for k, v in window.items()}
+                    progress.update(step, shown)
+                    if step % cfg.log_every == 0 and window:
+                        shown["lr"] = schedulers[names[0]].get_last_lr()[0]
+                        logger.log(step, "train", shown, epoch=state["epoch"], elapsed_s=round(time.perf_counter() - t_start, 3))
+                        window = {}
+                    if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps:
+                        last_val = self._validate(model, data, device, amp_dtype)
+                        stopped_early = self._after_validation(model, last_val, state, logger, progress, device)
+                    if cfg.ckpt_every and step % cfg.ckpt_every == 0 and step < cfg.max_steps and not stopped_early:
+                        self._checkpoint(model, opt_map, schedulers, scaler, state)
+                    if stopped_early:
+                        break
+                if state["step"] < cfg.max_steps and not stopped_early:
+                    state["epoch"] += 1
+                    state["pos"] = 0
+            if not stopped_early and data.split_size("val") > 0:
+                last_val = self._validate(model, data, device, amp_dtype)
+                self._after_validation(model, last_val, state, logger, progress, device)
+            self._checkpoint(model, opt_map, schedulers, scaler, state)
+            self._finish(model, state)
+        finally:
+            progress.close()
+            logger.close()
+            dist_util.barrier(self.dist)
+        progress.message(
+            f"done: {state['step']} steps in {time.perf_counter() - t_start:.1f}s"
+            + (f"; {', '.join(f'{k} {v:.4g}' for k, v in last_val.items())}" if last_val else "")
+            + f"; run folder {self.run_dir}"
+        )
+        return TrainResult(self.run_dir, state["step"], state["skipped"], stopped_early, state["best"], last_val)
+
+    # ------------------------------------------------------------------------------------------------------------
+    def _lr_lambda(self, step: int) -> float:
+        warm = self.cfg.warmup_steps
+        return min(1.0, (step + 1) / warm) if warm else 1.0
+
+    def _epoch_batches(self, data, epoch: int) -> list[list[int]]:
+        batches = data.batches("train", self.cfg.batch_size, epoch=epoch, seed=self.cfg.seed)
+        if self.dist.enabled:
+            # Every rank takes an equal share so that all of them step the same number of times.
+            per_rank = len(batches) // self.dist.world_size
+            batches = batches[self.dist.rank :: self.dist.world_size][:per_rank]
+        if len(batches) < self.cfg.grad_accum:
+            raise TrainingError(
+                f"the training split gives {len(batches)} batch(es) per epoch"
+                + (" per process" if self.dist.enabled else "")
+                + f", fewer than train.grad_accum={self.cfg.grad_accum}: lower train.batch_size or train.grad_accum"
+            )
+        return batches
+
+    def _optimizer_step(self, wrapped, model, data, micro, opt_map, names, schedulers, scaler, amp_dtype, device, state):
+        cfg = self.cfg
+        metrics: dict[str, float] = {}
+        for name in names:
+            opt = opt_map[name]
+            model.zero_grad(set_to_none=True)
+            loss_sum = torch.zeros((), device=device)
+            extra: dict[str, float] = {}
+            for i, indices in enumerate(micro):
+                batch = {k: v.to(device, non_blocking=True) for k, v in data.get_batch("train", indices).items()}
+                ctx = StepContext(state["step"], cfg.max_steps, state["epoch"], name, True)
+                # Under DDP, gradients are averaged across ranks only on the last micro-batch.
+                sync = wrapped.no_sync() if self.dist.enabled and i < len(micro) - 1 else contextlib.nullcontext()
+                with sync, torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                    out = wrapped(batch, ctx)
+                loss = out.loss.float() / len(micro)
+                scaler.scale(loss).backward()
+                loss_sum += loss.detach()
+                for k, v in out.metrics.items():
+                    extra[k] = extra.get(k, 0.0) + float(v) / len(micro)
+            loss_val = dist_util.all_reduce_mean(loss_sum, self.dist)
+            if not torch.isfinite(loss_val):
+                model.zero_grad(set_to_none=True)
+                scaler.update()
+                return {}, False
+            # Gradients are unscaled before clipping so that clip_norm is in the units of the true gradient.
+            scaler.unscale_(opt)
+            params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+            if cfg.clip_norm is not None and params:
+                norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm)
+                metrics["grad_norm" if len(names) == 1 else f"grad_norm/{name}"] = float(norm)
+            scaler.step(opt)
+            schedulers[name].step()
+            metrics["loss" if len(names) == 1 else f"loss/{name}"] = float(loss_val)
+            metrics.update(extra)
+        scaler.update()
+        return metrics, True
+
+    @torch.no_grad()
+    def _validate(self, model, data, device, amp_dtype) -> dict[str, float]:
+        """Mean of the model's validation metrics over the val split, weighted by batch size.
+
+        Runs inside ``fork_rng`` with a fixed seed: stochastic models give repeatable numbers, and the training
+        RNG stream is untouched, so a resumed run does not depend on when validation happened."""
+        if data.split_size("val") == 0:
+            return {}
+        model.eval()
+        sums: dict[str, float] = {}
+        count = 0
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.cfg.seed + 7919)
+            for indices in data.batches("val", self.cfg.batch_size, shuffle=False):
+                batch = {k: v.to(device) for k, v in data.get_batch("val", indices).items()}
+                with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                    m = model.validation_step(batch)
+                for k, v in m.items():
+                    sums[k] = sums.get(k, 0.0) + float(v) * len(indices)
+                count += len(indices)
+        model.train()
+        return {f"val/{k}": v / count for k, v in sums.items()}
+
+    def _after_validation(self, model, val, state, logger, progress, device) -> bool:
+        """Log validation, track the best value, decide early stopping (rank 0 decides for all)."""
+        cfg = self.cfg
+        logger.log(state["step"], "val", val)
+        progress.message(f"step {state['step']} validation: " + ", ".join(f"{k} {v:.4g}" for k, v in val.items()))
+        stop = False
+        if cfg.early_stop_metric:
+            if cfg.early_stop_metric not in val:
+                raise TrainingError(
+                    f"train.early_stop_metric '{cfg.early_stop_metric}' is not a validation metric of this model "
+                    f"(available: {', '.join(sorted(val))})"
+                )
+            value = val[cfg.early_stop_metric]
+            best = state["best"]
+            improved = best is None or (value < best if cfg.early_stop_mode == "min" else value > best)
+            if improved and math.isfinite(value):
+                state["best"], state["bad_evals"] = value, 0
+                if self.dist.is_main:
+                    ckpt.save_weights(model, self.run_dir / "best.safetensors")
+            else:
+                state["bad_evals"] += 1
+            if cfg.early_stop_patience is not None and state["bad_evals"] >= cfg.early_stop_patience:
+                stop = True
+                progress.message(
+                    f"early stop at step {state['step']}: {cfg.early_stop_metric} did not improve for "
+                    f"{state['bad_evals']} validations (best {state['best']:.4g})"
+                )
+        return dist_util.broadcast_flag(stop, self.dist, device)
+
+    # ------------------------------------------------------------------------------------------------------------
+    def _state_dict(self, opt_map, schedulers, scaler, state) -> dict[str, Any]:
+        return {
+            **state,
+            "optimizers": {n: o.state_dict() for n, o in opt_map.items()},
+            "schedulers": {n: s.state_dict() for n, s in schedulers.items()},
+            "scaler": scaler.state_dict(),
+            "rng": ckpt.rng_state(),
+            "train_config": asdict(self.cfg),
+        }
+
+    def _checkpoint(self, model, opt_map, schedulers, scaler, state) -> None:
+        if self.dist.is_main:
+            ckpt.write_checkpoint(self.run_dir, state["step"], model, self._state_dict(opt_map, schedulers, scaler, state), self.cfg.keep_last)
+        dist_util.barrier(self.dist)
+
+    def _finish(self, model, state) -> None:
+        """Root of the run folder: final (or best) weights and the last trainer state."""
+        if not self.dist.is_main:
+            return
+        best = self.run_dir / "best.safetensors"
+        if self.cfg.early_stop_metric and best.exists():
+            shutil.copyfile(best, self.run_dir / ".model.safetensors.tmp")
+            (self.run_dir / ".model.safetensors.tmp").replace(self.run_dir / ckpt.WEIGHTS)
+        else:
+            ckpt.save_weights(model, self.run_dir / ckpt.WEIGHTS)
+        last = ckpt.list_checkpoints(self.run_dir)[-1]
+        shutil.copyfile(last / ckpt.STATE, self.run_dir / f".{ckpt.STATE}.tmp")
+        (self.run_dir / f".{ckpt.STATE}.tmp").replace(self.run_dir / ckpt.STATE)
+
+    def _restore(self, model, opt_map, schedulers, scaler, device) -> dict[str, Any]:
+        checkpoints = ckpt.list_checkpoints(self.run_dir)
+        if not checkpoints:
+            raise CheckpointError(f"--resume: no checkpoint in {self.run_dir / ckpt.CKPT_DIR} to resume from")
+        latest = checkpoints[-1]
+        try:
+            ckpt.load_weights(model, latest / ckpt.WEIGHTS, device)
+            saved = ckpt.load_state(latest / ckpt.STATE)
+        except CheckpointError as exc:
+            older = f"; the previous checkpoint {checkpoints[-2]} is intact: delete {latest} to resume from it" if len(checkpoints) > 1 else ""
+            raise CheckpointError(f"{exc}{older}") from None
+        for n, o in opt_map.items():
+            if n not in saved["optimizers"]:
+                raise CheckpointError(f"{latest}: no state for optimizer '{n}' (saved: {', '.join(saved['optimizers'])})")
+            o.load_state_dict(saved["optimizers"][n])
+        for n, s in schedulers.items():
+            s.load_state_dict(saved["schedulers"][n])
+        scaler.load_state_dict(saved["scaler"])
+        ckpt.set_rng_state(saved["rng"])
+        return {k: saved[k] for k in ("step", "epoch", "pos", "best", "bad_evals", "skipped", "streak")}
+
+    def _nonfinite_message(self, step: int, streak: int) -> str:
+        done = ckpt.list_checkpoints(self.run_dir)
+        where = f"the last good checkpoint is {done[-1]}" if done else "no checkpoint had been written yet"
+        return (
+            f"training stopped at step {step}: the loss was non-finite for {streak} steps in a row "
+            f"(train.max_nonfinite={self.cfg.max_nonfinite}); {where}. Lower train.lr, set train.clip_norm, "
+            f"or use train.precision=fp32"
+        )

@@ -1,0 +1,31 @@
+"""Small helpers shared by the CLI and the docs."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+import typing
+
+_FIELD_LINE = re.compile(r"^\s+(\w+)\s*:[^#]*#\s*(.+?)\s*$")
+
+
+def field_help(config_class: type) -> dict[str, str]:
+    """One-line help per config field: ``field(metadata={"help": ...})`` or the field's trailing comment."""
+    helps: dict[str, str] = {}
+    try:
+        for line in inspect.getsource(config_class).splitlines():
+            m = _FIELD_LINE.match(line)
+            if m:
+                helps[m.group(1)] = m.group(2)
+    except (OSError, TypeError):  # source not available (e.g. a compiled plugin)
+        pass
+    for f in dataclasses.fields(config_class):
+        if "help" in f.metadata:
+            helps[f.name] = f.metadata["help"]
+    return helps
+
+
+def type_name(tp: typing.Any) -> str:
+    if isinstance(tp, str):
+        return tp
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
