@@ -8,6 +8,7 @@ import math
 import random
 import shutil
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -145,14 +146,16 @@ class Trainer:
                             raise TrainingError(self._nonfinite_message(step, state["streak"]))
                     shown = {k: sum(v) / len(v) for k, v in window.items()}
                     progress.update(step, shown)
-                    if step % cfg.log_every == 0 and window:
+                    if (step % cfg.log_every == 0 or step == cfg.max_steps) and window:
                         shown["lr"] = schedulers[names[0]].get_last_lr()[0]
                         logger.log(step, "train", shown, epoch=state["epoch"], elapsed_s=round(time.perf_counter() - t_start, 3))
                         window = {}
                     if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps:
                         last_val = self._validate(model, data, device, amp_dtype)
                         stopped_early = self._after_validation(model, last_val, state, logger, progress, device)
-                    if cfg.ckpt_every and step % cfg.ckpt_every == 0 and step < cfg.max_steps and not stopped_early:
+                    # No checkpoint inside a run of non-finite losses: the last one written stays the last good one.
+                    due = cfg.ckpt_every and step % cfg.ckpt_every == 0 and step < cfg.max_steps
+                    if due and not stopped_early and state["streak"] == 0:
                         self._checkpoint(model, opt_map, schedulers, scaler, state)
                     if stopped_early:
                         break
@@ -226,7 +229,11 @@ class Trainer:
                 norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm)
                 metrics["grad_norm" if len(names) == 1 else f"grad_norm/{name}"] = float(norm)
             scaler.step(opt)
-            schedulers[name].step()
+            with warnings.catch_warnings():
+                # With fp16, GradScaler skips steps whose gradients overflowed; the schedule still advances, which
+                # is what we want, but torch warns that the optimizer did not step first.
+                warnings.simplefilter("ignore", UserWarning)
+                schedulers[name].step()
             metrics["loss" if len(names) == 1 else f"loss/{name}"] = float(loss_val)
             metrics.update(extra)
         scaler.update()

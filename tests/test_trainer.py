@@ -1,0 +1,195 @@
+"""The Trainer: run folders, multiple optimizers, precision, the finite-loss guard, early stopping, checkpoints."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import sentae
+from sentae.config import DataConfig, TrainConfig
+from sentae.data import build_data
+from sentae.errors import CheckpointError, SentaeError, TrainingError
+from sentae.training import Trainer
+from sentae.training.checkpoint import list_checkpoints, load_state
+
+from toy_models import FlakyAE, TwoPlayer
+
+
+@pytest.fixture
+def toys():
+    for cls in (FlakyAE, TwoPlayer):
+        sentae.register(cls)
+    yield
+    for cls in (FlakyAE, TwoPlayer):
+        sentae.REGISTRY.unregister(cls.name)
+
+
+def recipe(**train):
+    base = {"max_steps": 30, "batch_size": 16, "eval_every": 10, "ckpt_every": 10, "log_every": 5, "progress": "none"}
+    base.update(train)
+    return {
+        "name": "t",
+        "model": {"type": "mlp_vae", "hidden_size": 13, "latent_size": 7},
+        "data": {"source": "digits", "limit": 300},
+        "train": base,
+    }
+
+
+def test_run_folder_contents_and_load(tmp_path):
+    run = sentae.train(recipe(), out=tmp_path / "run")
+    d = run.path
+    for name in ["config.yaml", "model.json", "model.safetensors", "trainer_state.pt", "metrics.jsonl", "data_info.json"]:
+        assert (d / name).is_file(), name
+    assert list((d / "events").iterdir()), "no TensorBoard events"
+    cfg = (d / "config.yaml").read_text()
+    assert "sentae-plugin-template" in cfg and "versions:" in cfg and "torch:" in cfg
+    state = torch.load(d / "trainer_state.pt", weights_only=True)
+    assert state["step"] == 30
+    records = [json.loads(line) for line in (d / "metrics.jsonl").read_text().splitlines()]
+    train_steps = [r["step"] for r in records if r["split"] == "train"]
+    assert train_steps == [5, 10, 15, 20, 25, 30]
+    val = [r for r in records if r["split"] == "val"]
+    assert [r["step"] for r in val] == [10, 20, 30] and "val/loss" in val[0]
+    assert run.result.val_metrics["val/loss"] == pytest.approx(val[-1]["val/loss"])
+    sampler = sentae.load(d)
+    assert sampler.sample(4, seed=0).shape == (4, 1, 8, 8)
+    assert torch.equal(sampler.sample(3, seed=1), sampler.sample(3, seed=1))
+    x = torch.rand(2, 1, 8, 8)
+    assert sampler.reconstruct(x).shape == x.shape
+
+
+def test_existing_run_folder_is_not_overwritten(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    with pytest.raises(SentaeError, match="already exists"):
+        sentae.train(recipe(), out=out)
+    assert (out / "precious.txt").read_text() == "keep me"
+    assert sorted(p.name for p in out.iterdir()) == ["precious.txt"]
+
+
+def test_keep_last_checkpoints(tmp_path):
+    run = sentae.train(recipe(max_steps=50, keep_last=2), out=tmp_path / "run")
+    assert [p.name for p in list_checkpoints(run.path)] == ["step-00000040", "step-00000050"]
+
+
+def test_resume_continues_to_identical_weights(tmp_path):
+    full = sentae.train(recipe(max_steps=40), out=tmp_path / "full")
+    sentae.train(recipe(max_steps=20), out=tmp_path / "part")
+    resumed = sentae.train(recipe(max_steps=40), out=tmp_path / "part", resume=True)
+    assert resumed.result.steps == 40
+    a, b = load_file(full.path / "model.safetensors"), load_file(resumed.path / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_refuses_a_different_model_section(tmp_path):
+    sentae.train(recipe(max_steps=10), out=tmp_path / "run")
+    other = recipe(max_steps=20)
+    other["model"]["latent_size"] = 9
+    with pytest.raises(SentaeError, match="'model' section differs"):
+        sentae.train(other, out=tmp_path / "run", resume=True)
+
+
+def test_resume_without_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        sentae.train(recipe(), out=tmp_path / "nothing", resume=True)
+
+
+@pytest.mark.parametrize("victim", ["trainer_state.pt", "model.safetensors"])
+def test_corrupt_checkpoint_gives_clear_error_and_previous_stays(tmp_path, victim):
+    run = sentae.train(recipe(max_steps=20), out=tmp_path / "run")
+    older, latest = list_checkpoints(run.path)
+    before = {p.name: p.read_bytes() for p in older.iterdir()}
+    data = (latest / victim).read_bytes()
+    (latest / victim).write_bytes(data[: len(data) // 3])  # truncated, as by a full disk
+    with pytest.raises(CheckpointError) as err:
+        sentae.train(recipe(max_steps=30), out=run.path, resume=True)
+    msg = str(err.value)
+    assert str(latest / victim) in msg and "truncated or corrupt" in msg and str(older) in msg
+    assert {p.name: p.read_bytes() for p in older.iterdir()} == before
+    assert load_state(older / "trainer_state.pt")["step"] == 10
+
+
+def test_interrupted_checkpoint_write_is_ignored(tmp_path):
+    run = sentae.train(recipe(max_steps=10), out=tmp_path / "run")
+    (run.path / "checkpoints" / ".tmp-step-00000020-999").mkdir()  # a write killed before its rename
+    resumed = sentae.train(recipe(max_steps=20), out=run.path, resume=True)
+    assert resumed.result.steps == 20
+
+
+def _fit(tmp_path, model, **train):
+    cfg = TrainConfig(**{"max_steps": 12, "batch_size": 16, "eval_every": 0, "ckpt_every": 4, "progress": "none", **train})
+    data = build_data(DataConfig(source="digits", limit=200))
+    return Trainer(cfg, tmp_path / "run").fit(model, data)
+
+
+def test_nonfinite_steps_are_skipped(tmp_path, toys):
+    model = sentae.create_model("toy_flaky", nan_from=5, nan_until=7)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    result = _fit(tmp_path, model)
+    assert result.steps == 12 and result.skipped_steps == 2
+    assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_nonfinite_streak_stops_training_and_keeps_last_good_checkpoint(tmp_path, toys):
+    model = sentae.create_model("toy_flaky", nan_from=6)
+    with pytest.raises(TrainingError, match="non-finite for 3 steps in a row") as err:
+        _fit(tmp_path, model, max_nonfinite=3)
+    assert "step-00000004" in str(err.value)
+    ckpts = list_checkpoints(tmp_path / "run")
+    assert [p.name for p in ckpts] == ["step-00000004"]
+    weights = load_file(ckpts[0] / "model.safetensors")
+    assert all(torch.isfinite(w).all() for w in weights.values())
+
+
+def test_several_optimizers_are_stepped_in_the_model_order(tmp_path, toys):
+    TwoPlayer.calls.clear()
+    model = sentae.create_model("toy_two_player")
+    result = _fit(tmp_path, model, max_steps=5, grad_accum=2)
+    assert result.steps == 5
+    # each step: the critic over 2 micro-batches, then the autoencoder over the same 2
+    assert TwoPlayer.calls == ["critic", "critic", "autoencoder", "autoencoder"] * 5
+    records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert {"loss/critic", "loss/autoencoder", "recon"} <= set(records[0])
+
+
+def test_critic_step_changes_only_critic_parameters(tmp_path, toys):
+    model = sentae.create_model("toy_two_player")
+    opts = model.optimizers(0.1, 0.0)
+    batch = model.example_batch(4, torch.Generator().manual_seed(0))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.zero_grad()
+    model.training_step(batch, sentae.StepContext(optimizer="critic")).loss.backward()
+    opts["critic"].step()
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(before[k], v)}
+    assert changed == {"critic.weight", "critic.bias"}
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_on_cpu(tmp_path, precision):
+    run = sentae.train(recipe(max_steps=20, precision=precision), out=tmp_path / "run")
+    assert run.result.steps == 20 and run.result.val_metrics["val/loss"] < 60  # about 44 nats/image at init
+
+
+def test_early_stopping_restores_best_weights(tmp_path):
+    # lr so high that validation gets worse after the first evaluation
+    run = sentae.train(
+        recipe(max_steps=200, eval_every=2, lr=5.0, clip_norm=None, early_stop_metric="val/loss", early_stop_patience=2),
+        out=tmp_path / "run",
+    )
+    assert run.result.stopped_early and run.result.steps < 200
+    best, final = load_file(run.path / "best.safetensors"), load_file(run.path / "model.safetensors")
+    assert all(torch.equal(best[k], final[k]) for k in best)
+
+
+def test_unknown_early_stop_metric(tmp_path):
+    with pytest.raises(TrainingError, match="not a validation metric.*val/loss"):
+        sentae.train(recipe(early_stop_metric="val/accuracy"), out=tmp_path / "run")
+
+
+def test_too_few_batches_for_accumulation(tmp_path):
+    with pytest.raises(TrainingError, match="fewer than train.grad_accum"):
+        sentae.train(recipe(batch_size=256, grad_accum=4), out=tmp_path / "run")
