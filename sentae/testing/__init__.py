@@ -71,14 +71,14 @@ def check_loss_decreases(name: str, overrides: dict[str, Any] | None = None, ste
     first = next(iter(opts))
     eval_ctx = StepContext(step=steps, total_steps=steps, optimizer=first)
     torch.manual_seed(2)
-    before = float(model.training_step(batch, eval_ctx).loss)
+    before = float(model.training_step(batch, eval_ctx).loss.detach())
     for step in range(steps):
         for opt_name, opt in opts.items():
             model.zero_grad(set_to_none=True)
             model.training_step(batch, StepContext(step=step, total_steps=steps, optimizer=opt_name)).loss.backward()
             opt.step()
     torch.manual_seed(2)
-    after = float(model.training_step(batch, eval_ctx).loss)
+    after = float(model.training_step(batch, eval_ctx).loss.detach())
     assert after < before, f"{name}: loss did not decrease on a fixed batch ({before:.4f} -> {after:.4f})"
 
 
@@ -130,7 +130,7 @@ def check_determinism(name: str, overrides: dict[str, Any] | None = None) -> Non
     losses = []
     for m in (m1, m2):
         torch.manual_seed(5)
-        losses.append(float(m.training_step(batch, StepContext(optimizer=_names(m)[0])).loss))
+        losses.append(float(m.training_step(batch, StepContext(optimizer=_names(m)[0])).loss.detach()))
     assert losses[0] == losses[1], f"{name}: same seed, different losses {losses}"
     m3 = _build(name, overrides, seed=12)
     assert any(not torch.equal(a, b) for a, b in zip(m1.parameters(), m3.parameters())), f"{name}: the seed has no effect"
