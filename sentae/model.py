@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterable
 
 import torch
 from torch import nn
@@ -99,6 +99,19 @@ class SentaeModel(nn.Module):
         metrics = {"loss": float(out.loss)}
         metrics.update({k: float(v) for k, v in out.metrics.items()})
         return metrics
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterable[Batch]) -> dict[str, float]:
+        """Metrics over a whole held-out split. By default the batch-size-weighted mean of ``validation_step``;
+        variants override it for statistics that need the whole split (e.g. active units of a VAE)."""
+        sums: dict[str, float] = {}
+        count = 0
+        for batch in batches:
+            n = len(next(iter(batch.values())))
+            for k, v in self.validation_step(batch).items():
+                sums[k] = sums.get(k, 0.0) + float(v) * n
+            count += n
+        return {k: v / max(count, 1) for k, v in sums.items()}
 
     def optimizer_names(self) -> list[str]:
         return ["main"]

@@ -241,27 +241,25 @@ class Trainer:
 
     @torch.no_grad()
     def _validate(self, model, data, device, amp_dtype) -> dict[str, float]:
-        """Mean of the model's validation metrics over the val split, weighted by batch size.
+        """The model's ``evaluate`` over the val split, prefixed ``val/``.
 
         Runs inside ``fork_rng`` with a fixed seed: stochastic models give repeatable numbers, and the training
         RNG stream is untouched, so a resumed run does not depend on when validation happened."""
         if data.split_size("val") == 0:
             return {}
+
+        def batches():
+            for indices in data.batches("val", self.cfg.batch_size, shuffle=False):
+                yield {k: v.to(device) for k, v in data.get_batch("val", indices).items()}
+
         model.eval()
-        sums: dict[str, float] = {}
-        count = 0
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.cfg.seed + 7919)
-            for indices in data.batches("val", self.cfg.batch_size, shuffle=False):
-                batch = {k: v.to(device) for k, v in data.get_batch("val", indices).items()}
-                with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                    m = model.validation_step(batch)
-                for k, v in m.items():
-                    sums[k] = sums.get(k, 0.0) + float(v) * len(indices)
-                count += len(indices)
+            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                metrics = model.evaluate(batches())
         model.train()
-        return {f"val/{k}": v / count for k, v in sums.items()}
+        return {f"val/{k}": float(v) for k, v in metrics.items()}
 
     def _after_validation(self, model, val, state, logger, progress, device) -> bool:
         """Log validation, track the best value, decide early stopping (rank 0 decides for all)."""
