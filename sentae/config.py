@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -16,9 +17,35 @@ from typing import Any, Literal
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, SentaeError
 
 MISSING = dataclasses.MISSING
+
+
+class RecipeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (tags that would construct Python objects are refused, never run) that also reads
+    ``1e-3`` as a number, as YAML 1.2 does, and refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' appears twice (line {key_node.start_mark.line + 1})", key_node.start_mark)
+            seen[key] = True
+        return super().construct_mapping(node, deep=deep)
+
+
+RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=RecipeLoader)  # noqa: S506 -- RecipeLoader is a SafeLoader
 
 
 @dataclass
@@ -98,8 +125,8 @@ def load_recipe(
         if not path.is_file():
             raise ConfigError(f"recipe file not found: {where}")
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:  # safe_load: tags that construct objects are refused, never run
+            raw = parse_yaml(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
             raise ConfigError(f"{where}: not valid YAML data: {exc}") from None
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{where}: not UTF-8 text ({exc})") from None
@@ -119,7 +146,7 @@ def apply_override(raw: dict[str, Any], item: str, where: str = "<overrides>") -
     if not sep or not key:
         raise ConfigError(f"override '{item}' must look like section.key=value")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
+        parsed = parse_yaml(value) if value.strip() else ""
     except yaml.YAMLError:
         parsed = value
     node = raw
@@ -150,14 +177,20 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "<dict>", *, registry=Non
     model_type = model_raw["type"]
     if not isinstance(model_type, str):
         raise ConfigError(f"{where}: 'model.type' must be a string")
-    cls = registry.get(model_type)
+    try:
+        cls = registry.get(model_type)
+    except SentaeError as exc:
+        raise type(exc)(f"{where}: 'model.type': {exc}") from None
     fields = {k: v for k, v in model_raw.items() if k != "type"}
     model_cfg = build_model_config(cls, fields, where=where, prefix="model.")
-    name = raw.get("name") or (Path(where).stem if where != "<dict>" else model_type)
+    name = raw.get("name")
+    if name is None:
+        name = Path(where).stem if where != "<dict>" else model_type
     if not isinstance(name, str):
         raise ConfigError(f"{where}: 'name' must be a string")
-    data = from_dict(DataConfig, raw.get("data") or {}, where, "data.")
-    train = from_dict(TrainConfig, raw.get("train") or {}, where, "train.")
+    # Only an absent or null section means "all defaults"; [] or 0 is a type error that from_dict reports.
+    data = from_dict(DataConfig, {} if raw.get("data") is None else raw["data"], where, "data.")
+    train = from_dict(TrainConfig, {} if raw.get("train") is None else raw["train"], where, "train.")
     _check_train(train, where)
     return Recipe(name=name, model=ModelSection(model_type, model_cfg), data=data, train=train, source=where)
 

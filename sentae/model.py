@@ -77,6 +77,8 @@ class SentaeModel(nn.Module):
     modality: ClassVar[str] = ""  # "text" or "image"
     config_class: ClassVar[type]  # a dataclass with the variant's hyper-parameters
     paper: ClassVar[str] = ""  # reference of the method, shown by `sentae info`
+    # Config overrides that make the model tiny; the conformance kit uses them when it is given none.
+    tiny_config: ClassVar[dict[str, Any]] = {}
     # sentae_api: ClassVar[int]  -- deliberately not defined here: each variant must declare it itself.
 
     def __init__(self, config: Any, data_info: DataInfo) -> None:

@@ -181,7 +181,7 @@ class Registry:
                 entry.cls = obj
             except PluginError as exc:
                 entry.error = str(exc)
-            except Exception as exc:  # a broken plugin must not take the others down
+            except (Exception, SystemExit) as exc:  # a broken plugin must not take the others down
                 entry.error = _first_line(exc)
         if entry.error is not None:
             if raise_errors:
@@ -197,7 +197,7 @@ class Registry:
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
         if close:
             msg += f"; did you mean '{close[0]}'?"
-        dists = sorted({e.origin for e in self._entries.values()})
+        dists = sorted({e.origin for e in self._entries.values() if e.distribution != "<local>"})
         if dists:
             msg += f"\ninstalled plugin distributions: {', '.join(dists)}"
         else:
@@ -220,13 +220,16 @@ def _check_model_class(obj: Any, entry: ModelEntry) -> None:
         raise PluginError(
             f"{entry.target} does not declare the plugin API it targets (set `sentae_api = {PLUGIN_API_VERSION}`)"
         )
+    if not isinstance(api, int) or isinstance(api, bool):
+        raise PluginError(f"{entry.target}: `sentae_api` must be an integer such as {PLUGIN_API_VERSION}, got {api!r}")
     if api not in SUPPORTED_PLUGIN_APIS:
         from . import __version__
 
         if api > PLUGIN_API_VERSION:
             hint = f"upgrade sentae (this is sentae {__version__}, plugin API {PLUGIN_API_VERSION})"
         else:
-            hint = f"upgrade {entry.distribution} to a release written for plugin API {PLUGIN_API_VERSION}"
+            owner = entry.target.split(":")[0] if entry.distribution == "<local>" else entry.distribution
+            hint = f"upgrade {owner} to a release written for plugin API {PLUGIN_API_VERSION}"
         raise PluginError(f"targets sentae plugin API {api}, which sentae {__version__} does not provide: {hint}")
 
 

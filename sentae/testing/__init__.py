@@ -9,8 +9,8 @@ In a plugin's tests::
     def test_conformance(check):
         check("my_model")
 
-Each check builds the model with ``sentae.create_model(name, **overrides)`` on its default data shape, so a
-model's defaults (or the ``overrides`` given) must be small enough to run in a second or two on a CPU.
+Each check builds the model with ``sentae.create_model(name, **overrides)`` on its default data shape; without
+``overrides`` it uses the model's ``tiny_config``, which should make every check run in a second on a CPU.
 """
 from __future__ import annotations
 
@@ -21,13 +21,16 @@ import torch
 
 from ..api import create_model, load_model, save_pretrained
 from ..model import SentaeModel, StepContext
+from ..registry import REGISTRY
 
 BATCH = 6  # deliberately not a power of two, so a batch/feature swap cannot pass by coincidence
 
 
 def _build(name: str, overrides: dict[str, Any] | None, seed: int = 0) -> SentaeModel:
+    if overrides is None:
+        overrides = REGISTRY.get(name).tiny_config
     torch.manual_seed(seed)
-    return create_model(name, **(overrides or {}))
+    return create_model(name, **overrides)
 
 
 def _batch(model: SentaeModel, seed: int = 1):

@@ -1,1 +1,1 @@
-"""Text autoencoders for sentae (variants arrive with the text-core work)."""
+"""Text autoencoders for sentae: RNN language model and RNN-VAE (Bowman et al. 2016 and its collapse remedies)."""

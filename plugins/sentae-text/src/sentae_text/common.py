@@ -1,0 +1,33 @@
+"""Pieces the text variants share: default data shape, synthetic batches, word dropout."""
+from __future__ import annotations
+
+import torch
+
+from sentae import DataInfo
+
+# Default data shape for models built without data (conformance kit, create_model): a tiny vocabulary.
+DEFAULT_INFO = DataInfo(modality="text", vocab_size=37, pad_id=0, bos_id=1, eos_id=2, unk_id=3, max_length=14)
+
+
+def default_info() -> DataInfo:
+    return DataInfo(**{**DEFAULT_INFO.__dict__, "attributes": {}})
+
+
+def example_batch(info: DataInfo, batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """Random sentences of 1..max_length-2 words, framed by bos/eos and padded."""
+    max_words = info.max_length - 2
+    lengths = torch.randint(1, max_words + 1, (batch_size,), generator=generator) + 2
+    tokens = torch.full((batch_size, int(lengths.max())), info.pad_id, dtype=torch.long)
+    for i, n in enumerate(lengths.tolist()):
+        words = torch.randint(4, info.vocab_size, (n - 2,), generator=generator)
+        tokens[i, 0], tokens[i, 1 : n - 1], tokens[i, n - 1] = info.bos_id, words, info.eos_id
+    return {"tokens": tokens, "lengths": lengths}
+
+
+def word_dropout(inputs: torch.Tensor, rate: float, info: DataInfo) -> torch.Tensor:
+    """Replace decoder-input words by <unk> with probability ``rate`` (Bowman et al. 2016); bos and pad stay."""
+    if rate <= 0:
+        return inputs
+    keep_special = (inputs == info.bos_id) | (inputs == info.pad_id)
+    drop = (torch.rand(inputs.shape, device=inputs.device) < rate) & ~keep_special
+    return inputs.masked_fill(drop, info.unk_id)

@@ -1,0 +1,172 @@
+"""RNN-VAE for sentences (Bowman et al. 2016) with the remedies for posterior collapse users reach for:
+KL annealing (linear, sigmoid, cyclical), word dropout, free bits, and AE pre-training with a decoder reset."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Literal
+
+import torch
+
+from sentae import DataInfo, SentaeModel, StepContext, StepOutput
+from sentae.generation.decoding import DecodeConfig, decode
+from sentae.nn import GaussianLatent, RNNDecoder, RNNEncoder, gaussian_kl
+from sentae.training.kl_schedules import KLSchedule
+
+from .common import default_info, example_batch, word_dropout
+
+
+@dataclass
+class RNNVAEConfig:
+    embedding_size: int = 256  # word embedding dimensions (encoder and decoder each)
+    hidden_size: int = 512  # RNN state dimensions (per direction in the encoder)
+    latent_size: int = 32  # dimensions of the Gaussian code z
+    num_layers: int = 1  # stacked RNN layers
+    cell: Literal["lstm", "gru"] = "lstm"
+    bidirectional: bool = True  # bidirectional encoder
+    z_init: bool = True  # decoder's initial state computed from z
+    z_every_step: bool = True  # z concatenated to every decoder input
+    dropout: float = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
+    word_dropout: float = 0.0  # probability of replacing a decoder input word by <unk> (Bowman: 0.25..0.5)
+    kl: KLSchedule = field(default_factory=KLSchedule)  # weight of the KL term over training
+    free_bits: float = 0.0  # nats: KL below this is not penalised (0 = off)
+    free_bits_mode: Literal["per_dim", "total"] = "per_dim"  # per_dim: lambda per dimension (Kingma 2016); total: on the sum
+    ae_pretrain_steps: int = 0  # steps trained as a plain AE (z = mu, no KL), then the decoder is reset (Li et al. 2019)
+
+
+class RNNVAE(SentaeModel):
+    """Bidirectional RNN encoder -> diagonal Gaussian z -> RNN decoder conditioned on z."""
+
+    name = "rnn_vae"
+    modality = "text"
+    config_class = RNNVAEConfig
+    paper = ("Bowman et al. 2016, Generating Sentences from a Continuous Space; Fu et al. 2019 (cyclical annealing); "
+             "Li et al. 2019 (AE pre-training + free bits)")
+    sentae_api = 1
+    tiny_config = {"embedding_size": 11, "hidden_size": 13, "latent_size": 7}
+
+    def __init__(self, config: RNNVAEConfig, data_info: DataInfo) -> None:
+        super().__init__(config, data_info)
+        if data_info.vocab_size is None:
+            raise ValueError(f"{self.name} needs text data (data_info.vocab_size)")
+        c, v, pad = config, data_info.vocab_size, data_info.pad_id
+        self.latent_size = c.latent_size
+        self.encoder = RNNEncoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.bidirectional, pad, c.dropout)
+        self.latent = GaussianLatent(self.encoder.output_size, c.latent_size)
+        self.decoder = RNNDecoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.latent_size,
+                                  c.z_init, c.z_every_step, pad, c.dropout)
+        # 1 once the decoder has been reset after AE pre-training; a buffer, so checkpoints and resume keep it.
+        self.register_buffer("decoder_was_reset", torch.zeros((), dtype=torch.long))
+
+    @classmethod
+    def default_data_info(cls) -> DataInfo:
+        return default_info()
+
+    # -- pieces used by training, evaluation and the sampler ---------------------------------------------------
+    def encode_stats(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.latent(self.encoder(tokens, lengths))
+
+    def sentence_nll(self, tokens: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
+        """-log p(x | z) per sentence, in nats."""
+        return self.decoder.sentence_nll(tokens, z, self.data_info.pad_id)
+
+    def kl_weight(self, ctx: StepContext) -> float:
+        if ctx.step < self.config.ae_pretrain_steps:
+            return 0.0
+        return self.config.kl.weight(ctx.step - self.config.ae_pretrain_steps, ctx.total_steps - self.config.ae_pretrain_steps)
+
+    def kl_penalty(self, kl_dims: torch.Tensor) -> torch.Tensor:
+        """The KL term that is minimised, with free bits applied to the batch-mean KL."""
+        lam = self.config.free_bits
+        if lam <= 0:
+            return kl_dims.sum(1).mean()
+        if self.config.free_bits_mode == "per_dim":
+            return kl_dims.mean(0).clamp(min=lam).sum()
+        return kl_dims.sum(1).mean().clamp(min=lam)
+
+    def _maybe_reset_decoder(self, ctx: StepContext) -> None:
+        if ctx.training and 0 < self.config.ae_pretrain_steps <= ctx.step and int(self.decoder_was_reset) == 0:
+            for module in self.decoder.modules():
+                if module is not self.decoder and hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
+            self.decoder_was_reset.fill_(1)
+
+    def training_step(self, batch, ctx: StepContext) -> StepOutput:
+        self._maybe_reset_decoder(ctx)
+        tokens, lengths = batch["tokens"], batch["lengths"]
+        mu, logvar = self.encode_stats(tokens, lengths)
+        pretraining = ctx.step < self.config.ae_pretrain_steps
+        z = mu if pretraining else GaussianLatent.sample(mu, logvar)
+        inputs = word_dropout(tokens[:, :-1], self.config.word_dropout if self.training else 0.0, self.data_info)
+        rec = self.decoder.sentence_nll(tokens, z, self.data_info.pad_id, inputs=inputs)
+        kl_dims = gaussian_kl(mu, logvar)
+        beta = self.kl_weight(ctx)
+        loss = rec.mean() + beta * self.kl_penalty(kl_dims)
+        return StepOutput(loss, {"rec": rec.mean().detach(), "kl": kl_dims.sum(1).mean().detach(), "beta": beta})
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
+        """Held-out ELBO terms (beta = 1, no word dropout), per-word bound, and the collapse diagnostics:
+        KL per dimension, active units (Cov_x E[z|x] > 0.01) and a mutual-information estimate."""
+        from sentae.evaluation.text import active_units, mutual_information
+
+        rec_sum = kl_sum = words = n = 0.0
+        mus, logvars, kl_dims = [], [], []
+        for batch in batches:
+            tokens, lengths = batch["tokens"], batch["lengths"]
+            mu, logvar = self.encode_stats(tokens, lengths)
+            rec = self.sentence_nll(tokens, lengths, GaussianLatent.sample(mu, logvar))
+            kd = gaussian_kl(mu, logvar)
+            rec_sum += float(rec.sum())
+            kl_sum += float(kd.sum())
+            words += float((lengths - 1).sum())
+            n += len(lengths)
+            mus.append(mu.float())
+            logvars.append(logvar.float())
+            kl_dims.append(kd.float())
+        mu, logvar = torch.cat(mus), torch.cat(logvars)
+        per_dim = torch.cat(kl_dims).mean(0)
+        au, _ = active_units(mu)
+        out = {
+            "rec": rec_sum / n,
+            "kl": kl_sum / n,
+            "elbo": -(rec_sum + kl_sum) / n,
+            "nll_bound_per_word": (rec_sum + kl_sum) / words,
+            "active_units": float(au),
+            "mi": float(mutual_information(mu[:1000], logvar[:1000])),
+        }
+        out.update({f"kl_dim/{i}": float(v) for i, v in enumerate(per_dim)})
+        return out
+
+    def example_batch(self, batch_size: int, generator: torch.Generator):
+        return example_batch(self.data_info, batch_size, generator)
+
+    def generate(self, z: torch.Tensor, n: int, config: DecodeConfig = DecodeConfig(), generator=None) -> torch.Tensor:
+        info = self.data_info
+        return decode(self.decoder, z, n, info.bos_id, info.eos_id, info.pad_id, config, generator)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        device = self.decoder.output.weight.device
+        z = torch.randn(n, self.latent_size, generator=generator, device=device)
+        cfg = DecodeConfig(strategy="greedy", max_length=self.data_info.max_length or 30)
+        return self.generate(z, n, cfg)
+
+
+@dataclass
+class RNNVAESmallConfig(RNNVAEConfig):
+    embedding_size: int = 128  # word embedding dimensions (encoder and decoder each)
+    hidden_size: int = 256  # RNN state dimensions (per direction in the encoder)
+    latent_size: int = 16  # dimensions of the Gaussian code z
+
+
+class RNNVAESmall(RNNVAE):
+    """rnn_vae preset for quick experiments: embedding 128, hidden 256, latent 16."""
+
+    name = "rnn_vae_small"
+    config_class = RNNVAESmallConfig
+
+
+class RNNVAEBase(RNNVAE):
+    """rnn_vae preset of the PTB benchmarks: embedding 256, hidden 512, latent 32 (the defaults)."""
+
+    name = "rnn_vae_base"
+    config_class = RNNVAEConfig

@@ -1,0 +1,1 @@
+"""Evaluation: the same metric code for every model and every recipe."""
