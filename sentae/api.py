@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import json
 import platform
-import sys
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -146,22 +144,17 @@ def save_pretrained(model: SentaeModel, folder: str | Path) -> Path:
 
 
 def load(run_dir: str | Path, device: str | torch.device = "cpu"):
-    """A ready ``Sampler`` for a run folder.
+    """A ready Sampler for a run folder: a ``TextSampler`` (with the run's tokenizer) for text models.
 
     >>> sampler = load("runs/quickstart")  # doctest: +SKIP
     >>> images = sampler.sample(4)         # doctest: +SKIP
     """
     from .generation.sampler import Sampler
 
-    return Sampler(load_model(run_dir, device), Path(run_dir))
+    model = load_model(run_dir, device)
+    if model.data_info.modality == "text":
+        from .data.tokenizers import load_tokenizer
+        from .generation.text_sampler import TextSampler
 
-
-def python_executable() -> str:
-    return sys.executable
-
-
-def distribution_version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
+        return TextSampler(model, Path(run_dir), load_tokenizer(run_dir))
+    return Sampler(model, Path(run_dir))

@@ -140,7 +140,126 @@ def train(recipe: str, overrides: tuple[str, ...], out: str | None, resume: bool
     res = run.result
     click.echo(f"run folder: {run.path}  (steps {res.steps}, skipped {res.skipped_steps})")
     if res.val_metrics:
-        click.echo(_table([[k, f"{v:.4f}"] for k, v in res.val_metrics.items()], ["METRIC (val split)", "VALUE"]))
+        shown = [[k, f"{v:.4f}"] for k, v in res.val_metrics.items() if k.count("/") == 1]  # per-dimension: metrics.jsonl
+        click.echo(_table(shown, ["METRIC (val split)", "VALUE"]))
+
+
+def _decoding_options(fn):
+    """--strategy/--beam/--top-k/--top-p/--temperature/--max-length/--seed, shared by the generating commands."""
+    options = [
+        click.option("--strategy", type=click.Choice(["greedy", "beam", "sample"]), default=None,
+                     help="Decoding: greedy, beam search or sampling (default: sample for `sample`, greedy otherwise)."),
+        click.option("--beam", type=int, default=None, help="Beam width (strategy beam; default 5)."),
+        click.option("--length-penalty", type=float, default=None, help="Beam: score / length**p (default 1)."),
+        click.option("--top-k", type=int, default=None, help="Sampling: keep the k most probable tokens (0 = all)."),
+        click.option("--top-p", type=float, default=None, help="Sampling: nucleus probability mass (1 = all)."),
+        click.option("--temperature", type=float, default=None, help="Sampling: logits are divided by this."),
+        click.option("--max-length", type=int, default=None, help="Tokens generated at most (default: the model's)."),
+        click.option("--seed", type=int, default=None, help="Seed for sampling, for repeatable output."),
+        click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ..."),
+    ]
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+def _decoding(kw: dict) -> dict:
+    keys = {"strategy": "strategy", "beam": "beam", "length_penalty": "length_penalty", "top_k": "top_k",
+            "top_p": "top_p", "temperature": "temperature", "max_length": "max_length"}
+    return {v: kw[k] for k, v in keys.items() if kw.get(k) is not None}
+
+
+def _text_sampler(run: str, device: str):
+    from .api import load
+    from .generation.text_sampler import TextSampler
+
+    sampler = load(run, device)
+    if not isinstance(sampler, TextSampler):
+        raise SentaeError(f"{run}: this command generates sentences; model '{sampler.model.name}' is an image model")
+    return sampler
+
+
+def _read_lines(source: str) -> list[str]:
+    stream = click.open_file(source, "r", encoding="utf-8")
+    try:
+        lines = [line.strip() for line in stream.read().split("\n")]
+    except UnicodeDecodeError as exc:
+        raise SentaeError(f"{source}: not UTF-8 text ({exc})") from None
+    lines = [line for line in lines if line]
+    if not lines:
+        raise SentaeError(f"{'standard input' if source == '-' else source}: no sentences to read")
+    return lines
+
+
+def _write_lines(lines: list[str], output: str) -> None:
+    with click.open_file(output, "w", encoding="utf-8", atomic=output != "-") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("-n", "--num", default=10, show_default=True, help="Number of sentences.")
+@click.option("-o", "--output", default="-", help="File to write (default: standard output).")
+@_decoding_options
+@_friendly
+def sample(run: str, num: int, output: str, device: str, seed: int | None, **kw) -> None:
+    """Sample sentences from the prior of a trained text model in RUN."""
+    sampler = _text_sampler(run, device)
+    _write_lines(sampler.sample(num, seed=seed, **_decoding(kw)), output)
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.argument("input", default="-")
+@click.option("-o", "--output", default="-", help="File to write (default: standard output).")
+@_decoding_options
+@_friendly
+def reconstruct(run: str, input: str, output: str, device: str, seed: int | None, **kw) -> None:
+    """Encode each sentence of INPUT (a file, or - for standard input) and decode it from its posterior mean."""
+    sampler = _text_sampler(run, device)
+    _write_lines(sampler.reconstruct(_read_lines(input), seed=seed, **_decoding(kw)), output)
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.argument("first")
+@click.argument("second")
+@click.option("--steps", default=5, show_default=True, help="Sentences on the path, both ends included.")
+@click.option("--method", type=click.Choice(["linear", "slerp"]), default="linear", show_default=True)
+@click.option("-o", "--output", default="-", help="File to write (default: standard output).")
+@_decoding_options
+@_friendly
+def interpolate(run: str, first: str, second: str, steps: int, method: str, output: str, device: str,
+                seed: int | None, **kw) -> None:
+    """Decode sentences along the latent path from FIRST to SECOND."""
+    sampler = _text_sampler(run, device)
+    _write_lines(sampler.interpolate(first, second, steps, method, seed=seed, **_decoding(kw)), output)
+
+
+@main.command("eval")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--split", default="test", show_default=True, help="Held-out split to evaluate.")
+@click.option("--iw-samples", default=500, show_default=True, help="Importance samples K for the IW-NLL.")
+@click.option("--max-sentences", type=int, default=None, help="Evaluate a fixed random subset of this size.")
+@click.option("--subset-seed", default=0, show_default=True, help="Seed of that subset.")
+@click.option("--prior-samples", default=1000, show_default=True, help="Prior samples for distinct-n and uniqueness.")
+@click.option("--batch-size", default=50, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the report as JSON here.")
+@_friendly
+def eval_cmd(run: str, json_out: str | None, **kw) -> None:
+    """Evaluate a text model: IW-NLL, perplexity, ELBO terms, KL, MI, active units, BLEU, distinct-n."""
+    import json
+
+    from .evaluation.run_eval import evaluate_text_run, format_report
+
+    report = evaluate_text_run(run, **kw)
+    click.echo(format_report(report))
+    if json_out:
+        from .training.checkpoint import atomic_write_text
+
+        atomic_write_text(Path(json_out), json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

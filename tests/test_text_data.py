@@ -186,7 +186,7 @@ def test_real_ptb_vocabulary(shared_data):
     # Mikolov's 10k vocabulary: 9,999 word types in train, one of them its own <unk>, which becomes our unk id;
     # so 9,998 words + <pad> <bos> <eos> <unk>.
     assert data.info.vocab_size == 9998 + 4
-    assert data.tokenizer.encode("<unk> the N") [0] == data.info.unk_id == 3
+    assert data.tokenizer.encode("<unk> the N")[0] == data.info.unk_id == 3
     assert "<unk>" not in data.tokenizer.itos[4:]
     assert elapsed < 10, f"loading PTB took {elapsed:.1f} s"
 
@@ -292,7 +292,7 @@ def test_length_policy_truncate_and_drop(tmp_path):
     cut = build(p, options={"max_length": 4}, val_fraction=0, test_fraction=0)
     assert cut.length_report == {"train": {"sentences": 4, "truncated": 2}}
     assert cut.get_batch("train", [0])["tokens"].tolist() == [[1, *cut.tokenizer.encode("a b c d"), 2]]
-    assert cut.info.max_length == 6 and "truncated over it: train 2" in cut.describe()
+    assert cut.info.max_length == 6 and "sentences truncated as longer: train 2)" in cut.describe()
     drop = build(p, options={"max_length": 4, "length_policy": "drop"}, val_fraction=0, test_fraction=0)
     assert drop.length_report == {"train": {"sentences": 2, "dropped": 2}}
     assert [drop.tokenizer.decode(x) for x in drop.ids["train"]] == ["a b", "c"]

@@ -285,8 +285,8 @@ class TextData(DataModule):
         cut = ", ".join(f"{s} {self.length_report[s][verb]:,}" for s in self.split_names())
         attrs = "; ".join(f"attribute {a}: {'/'.join(v)}" for a, v in self.info.attributes.items())
         return (f"text data '{self.name}': {sizes} sentences; {self.tokenizer.kind} tokenizer, vocabulary "
-                f"{self.info.vocab_size:,} (4 specials); max_length {self.info.max_length - 2} tokens + bos/eos, "
-                f"{verb} over it: {cut}" + (f"; {attrs}" if attrs else ""))
+                f"{self.info.vocab_size:,} (4 specials); max_length {self.info.max_length - 2} tokens + bos/eos "
+                f"(sentences {verb} as longer: {cut})" + (f"; {attrs}" if attrs else ""))
 
 
 # --------------------------------------------------------------------------------------------------------------

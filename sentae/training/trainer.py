@@ -173,7 +173,7 @@ class Trainer:
             dist_util.barrier(self.dist)
         progress.message(
             f"done: {state['step']} steps in {time.perf_counter() - t_start:.1f}s"
-            + (f"; {', '.join(f'{k} {v:.4g}' for k, v in last_val.items())}" if last_val else "")
+            + (f"; {', '.join(f'{k} {v:.4g}' for k, v in last_val.items() if k.count('/') == 1)}" if last_val else "")
             + f"; run folder {self.run_dir}"
         )
         return TrainResult(self.run_dir, state["step"], state["skipped"], stopped_early, state["best"], last_val)
@@ -265,7 +265,8 @@ class Trainer:
         """Log validation, track the best value, decide early stopping (rank 0 decides for all)."""
         cfg = self.cfg
         logger.log(state["step"], "val", val)
-        progress.message(f"step {state['step']} validation: " + ", ".join(f"{k} {v:.4g}" for k, v in val.items()))
+        summary = {k: v for k, v in val.items() if k.count("/") == 1}  # per-dimension values go to metrics.jsonl only
+        progress.message(f"step {state['step']} validation: " + ", ".join(f"{k} {v:.4g}" for k, v in summary.items()))
         stop = False
         if cfg.early_stop_metric:
             if cfg.early_stop_metric not in val:
