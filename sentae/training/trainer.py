@@ -11,7 +11,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
 import torch
@@ -72,8 +72,10 @@ class Trainer:
     >>> Trainer(TrainConfig(max_steps=50), "runs/demo").fit(model, data)    # doctest: +SKIP
     """
 
-    def __init__(self, config: TrainConfig, run_dir: str | Path, resume: bool = False, stream: TextIO | None = None) -> None:
+    def __init__(self, config: TrainConfig, run_dir: str | Path, resume: bool = False, stream: TextIO | None = None,
+                 callbacks: Sequence[Callable[[int, dict[str, float]], None]] = ()) -> None:
         self.cfg = config
+        self.callbacks = list(callbacks)  # called after every optimizer step with (step, that step's metrics)
         self.run_dir = Path(run_dir)
         self.resume = resume
         self.stream = stream
@@ -144,6 +146,8 @@ class Trainer:
                         progress.message(f"step {step}: non-finite loss, step skipped ({state['streak']} in a row)")
                         if state["streak"] >= cfg.max_nonfinite:
                             raise TrainingError(self._nonfinite_message(step, state["streak"]))
+                    for callback in self.callbacks:
+                        callback(step, metrics)
                     shown = {k: sum(v) / len(v) for k, v in window.items()}
                     progress.update(step, shown)
                     if (step % cfg.log_every == 0 or step == cfg.max_steps) and window:
