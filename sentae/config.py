@@ -62,6 +62,7 @@ class DataConfig:
 @dataclass
 class TrainConfig:
     max_steps: int = 1000  # optimizer steps in total
+    max_time_s: float | None = None  # wall-clock budget of this process's training loop, in seconds (null: none)
     batch_size: int = 32  # examples per micro-batch (per process under torchrun)
     lr: float = 1e-3  # learning rate of every optimizer
     weight_decay: float = 0.0

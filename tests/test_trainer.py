@@ -193,3 +193,11 @@ def test_unknown_early_stop_metric(tmp_path):
 def test_too_few_batches_for_accumulation(tmp_path):
     with pytest.raises(TrainingError, match="fewer than train.grad_accum"):
         sentae.train(recipe(batch_size=256, grad_accum=4), out=tmp_path / "run")
+
+
+def test_wall_clock_budget_stops_training_and_still_validates(tmp_path):
+    run = sentae.train(recipe(max_steps=10**6, max_time_s=1.0, eval_every=0, ckpt_every=0), out=tmp_path / "run")
+    assert run.result.out_of_time and not run.result.stopped_early
+    assert 10 < run.result.steps < 10**6
+    assert "val/loss" in run.result.val_metrics
+    assert torch.load(run.path / "trainer_state.pt", weights_only=True)["step"] == run.result.steps

@@ -33,6 +33,7 @@ class TrainResult:
     stopped_early: bool
     best_metric: float | None
     val_metrics: dict[str, float] = field(default_factory=dict)  # last validation
+    out_of_time: bool = False  # stopped by train.max_time_s
 
 
 def seed_everything(seed: int) -> None:
@@ -122,7 +123,7 @@ class Trainer:
 
         window: dict[str, list[float]] = {}
         last_val: dict[str, float] = {}
-        stopped_early = False
+        stopped_early = out_of_time = False
         t_start = time.perf_counter()
         try:
             while state["step"] < cfg.max_steps and not stopped_early:
@@ -161,12 +162,18 @@ class Trainer:
                     due = cfg.ckpt_every and step % cfg.ckpt_every == 0 and step < cfg.max_steps
                     if due and not stopped_early and state["streak"] == 0:
                         self._checkpoint(model, opt_map, schedulers, scaler, state)
+                    if cfg.max_time_s is not None and not stopped_early:
+                        # every rank asks every step and rank 0's clock decides, so all stop at the same step
+                        over = time.perf_counter() - t_start >= cfg.max_time_s
+                        if dist_util.broadcast_flag(over, self.dist, device):
+                            stopped_early, out_of_time = True, True
+                            progress.message(f"step {step}: wall-clock budget of {cfg.max_time_s:g}s reached")
                     if stopped_early:
                         break
                 if state["step"] < cfg.max_steps and not stopped_early:
                     state["epoch"] += 1
                     state["pos"] = 0
-            if not stopped_early and data.split_size("val") > 0:
+            if (out_of_time or not stopped_early) and data.split_size("val") > 0:
                 last_val = self._validate(model, data, device, amp_dtype)
                 self._after_validation(model, last_val, state, logger, progress, device)
             self._checkpoint(model, opt_map, schedulers, scaler, state)
@@ -180,7 +187,8 @@ class Trainer:
             + (f"; {', '.join(f'{k} {v:.4g}' for k, v in last_val.items() if k.count('/') == 1)}" if last_val else "")
             + f"; run folder {self.run_dir}"
         )
-        return TrainResult(self.run_dir, state["step"], state["skipped"], stopped_early, state["best"], last_val)
+        return TrainResult(self.run_dir, state["step"], state["skipped"], stopped_early and not out_of_time,
+                           state["best"], last_val, out_of_time)
 
     # ------------------------------------------------------------------------------------------------------------
     def _lr_lambda(self, step: int) -> float:
