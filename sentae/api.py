@@ -20,7 +20,7 @@ def list_models(pattern: str | None = None, modality: str | None = None) -> list
     """Registered models, by name. With ``modality`` the plugins are imported to read it.
 
     >>> [e.name for e in list_models("template*")]  # doctest: +SKIP
-    ['template_ae']
+    ['mlp_vae']
     """
     entries = REGISTRY.entries(pattern)
     if modality is not None:
@@ -32,7 +32,7 @@ def list_models(pattern: str | None = None, modality: str | None = None) -> list
 def create_model(name: str, data_info: DataInfo | None = None, **overrides: Any) -> SentaeModel:
     """Build a registered model with its default config, updated by keyword overrides (validated).
 
-    >>> model = create_model("template_ae", code_size=5)  # doctest: +SKIP
+    >>> model = create_model("mlp_vae", latent_size=5)  # doctest: +SKIP
     """
     return REGISTRY.create(name, data_info=data_info, **overrides)
 
@@ -74,28 +74,50 @@ def train(
     from .training.distributed import from_env
     from .training.trainer import Trainer, seed_everything
 
-    rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
+    if isinstance(recipe, Recipe):
+        rec = load_recipe(recipe.to_dict(), overrides) if overrides else recipe
+    else:
+        rec = load_recipe(recipe, overrides)
     run_dir = Path(out) if out is not None else Path("runs") / rec.name
     is_main = from_env().is_main
-    if not resume and run_dir.exists() and any(run_dir.iterdir()):
-        raise SentaeError(
-            f"run folder {run_dir} already exists and is not empty: pass --resume to continue it, "
-            f"or choose another --out (nothing was written)"
-        )
+    if is_main and not resume:
+        _prepare_fresh(run_dir)
     if resume:
         _check_resume(run_dir, rec)
     data = build_data(rec.data)
     seed_everything(rec.train.seed)  # the same initial weights for the same seed
     cls = REGISTRY.get(rec.model.type)
     model = cls(rec.model.config, data.info)
-    if is_main:
+    resolved = dump_yaml({**rec.to_dict(), "versions": versions(rec.model.type)})
+    if is_main and not resume:
         run_dir.mkdir(parents=True, exist_ok=True)
-        resolved = {**rec.to_dict(), "versions": versions(rec.model.type)}
-        atomic_write_text(run_dir / "config.yaml", dump_yaml(resolved))
+        atomic_write_text(run_dir / "config.yaml", resolved)
         atomic_write_text(run_dir / "data_info.json", json.dumps(data.info.to_dict(), indent=2))
         data.save(run_dir)
     result = Trainer(rec.train, run_dir, resume=resume).fit(model, data)
+    if is_main and resume:  # written only once the resumed run succeeded: a failed --resume changes nothing
+        atomic_write_text(run_dir / "config.yaml", resolved)
     return Run(run_dir, rec, result)
+
+
+# What a run writes before its first checkpoint. A folder holding only these is a run that failed while starting
+# (no weights were saved), and a new run may take its place.
+_SETUP_FILES = {"config.yaml", "data_info.json", "model.json", "tokenizer.json", "metrics.jsonl", "events"}
+
+
+def _prepare_fresh(run_dir: Path) -> None:
+    if not run_dir.exists() or not any(run_dir.iterdir()):
+        return
+    names = {p.name for p in run_dir.iterdir()}
+    if not names <= _SETUP_FILES:
+        raise SentaeError(
+            f"run folder {run_dir} already exists and is not empty: pass --resume to continue it, "
+            f"or choose another --out (nothing was written)"
+        )
+    import shutil
+
+    for p in run_dir.iterdir():
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
 def _check_resume(run_dir: Path, rec: Recipe) -> None:

@@ -69,7 +69,16 @@ def list_cmd(pattern: str | None, modality: str | None, check: bool) -> None:
         for e in clashes:
             click.echo(f"conflict: '{e.name}' is registered by {e.origin} and " + ", ".join(c.origin for c in e.conflicts), err=True)
     if not entries:
-        click.echo("(no models match)" if pattern or modality else "(no model plugins installed)")
+        import os
+
+        from .registry import AUTOLOAD_ENV
+
+        if pattern or modality:
+            click.echo("(no models match)")
+        elif os.environ.get(AUTOLOAD_ENV, "").strip().lower() in {"1", "true", "yes"}:
+            click.echo(f"(plugin discovery is off: {AUTOLOAD_ENV} is set)")
+        else:
+            click.echo("(no model plugins installed)")
 
 
 def _status(entry) -> str:
@@ -136,12 +145,18 @@ def train(recipe: str, overrides: tuple[str, ...], out: str | None, resume: bool
     """
     from .api import train as train_api
 
+    from .training.distributed import from_env
+
     run = train_api(recipe, overrides, out=out, resume=resume)
+    if not from_env().is_main:  # under torchrun, one summary is enough
+        return
     res = run.result
     click.echo(f"run folder: {run.path}  (steps {res.steps}, skipped {res.skipped_steps})")
     if res.val_metrics:
         shown = [[k, f"{v:.4f}"] for k, v in res.val_metrics.items() if k.count("/") == 1]  # per-dimension: metrics.jsonl
-        click.echo(_table(shown, ["METRIC (val split)", "VALUE"]))
+        click.echo(_table(shown, ["METRIC (val split, last validation)", "VALUE"]))
+    if res.best_metric is not None:
+        click.echo(f"best {run.recipe.train.early_stop_metric}: {res.best_metric:.4f} (the weights in model.safetensors)")
 
 
 def _decoding_options(fn):

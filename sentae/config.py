@@ -193,6 +193,12 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "<dict>", *, registry=Non
     data = from_dict(DataConfig, {} if raw.get("data") is None else raw["data"], where, "data.")
     train = from_dict(TrainConfig, {} if raw.get("train") is None else raw["train"], where, "train.")
     _check_train(train, where)
+    from .data import source_names
+
+    if data.source not in source_names():
+        close = difflib.get_close_matches(data.source, source_names(), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(source_names())})"
+        raise ConfigError(f"{where}: unknown data source 'data.source: {data.source}'{hint}")
     return Recipe(name=name, model=ModelSection(model_type, model_cfg), data=data, train=train, source=where)
 
 

@@ -104,6 +104,8 @@ class Registry:
                     f"model name '{reg_name}' is already registered by {existing.origin} ({existing.target}); "
                     f"cannot register {entry.target} under the same name"
                 )
+            if isinstance(c, type) and not getattr(c, "name", ""):
+                c.name = reg_name  # a class without a name takes the one it is registered under
             _check_model_class(c, entry)
             entry.cls = c
             self._entries[reg_name] = entry
@@ -215,6 +217,12 @@ def _check_model_class(obj: Any, entry: ModelEntry) -> None:
         raise PluginError(f"{entry.target} is not a sentae.SentaeModel subclass")
     if not dataclasses.is_dataclass(getattr(obj, "config_class", None)):
         raise PluginError(f"{entry.target} has no dataclass `config_class`")
+    if getattr(obj, "name", None) != entry.name:
+        # run folders record the class's name; a different registered name could not be loaded back
+        raise PluginError(
+            f"{entry.target} is registered as '{entry.name}' but its `name` is {getattr(obj, 'name', None)!r}; "
+            f"make them equal"
+        )
     api = getattr(obj, "sentae_api", None)
     if api is None:
         raise PluginError(

@@ -426,3 +426,10 @@ def test_train_validation_accepts_edges(tmp_path):
     )
     assert recipe.train.max_steps == 1 and recipe.train.eval_every == 0
     assert recipe.train.early_stop_patience == 3 and recipe.train.early_stop_mode == "max"
+
+
+def test_unknown_data_source_is_caught_when_the_recipe_loads(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("model: {type: mlp_vae}\ndata: {source: digit}\n")
+    with pytest.raises(ConfigError, match=r"r.yaml: unknown data source 'data.source: digit'; did you mean 'digits'\?"):
+        load_recipe(path)

@@ -733,3 +733,11 @@ def test_subprocess_list_check_with_a_broken_fake_plugin(fake):
     assert rows["tiny_ae"].split()[-1] == "ok"
     assert rows["mlp_vae"].split()[-1] == "ok"
     assert rows["conv_ae"].split()[-1] == "ok"
+
+
+def test_registered_name_must_equal_the_class_name():
+    from sentae.registry import ModelEntry, _check_model_class
+
+    cls = type("Named", (_LocalBase,), {"sentae_api": 1, "name": "alpha"})
+    with pytest.raises(PluginError, match="registered as 'beta' but its `name` is 'alpha'"):
+        _check_model_class(cls, ModelEntry("beta", "m:Named", "dist", "1"))

@@ -201,3 +201,34 @@ def test_wall_clock_budget_stops_training_and_still_validates(tmp_path):
     assert 10 < run.result.steps < 10**6
     assert "val/loss" in run.result.val_metrics
     assert torch.load(run.path / "trainer_state.pt", weights_only=True)["step"] == run.result.steps
+
+
+def test_a_run_that_failed_while_starting_can_be_rerun(tmp_path):
+    with pytest.raises(TrainingError):  # fails at the first validation, before any checkpoint
+        sentae.train(recipe(early_stop_metric="val/nope"), out=tmp_path / "run")
+    assert not (tmp_path / "run" / "checkpoints").exists()
+    run = sentae.train(recipe(max_steps=10), out=tmp_path / "run")
+    assert run.result.steps == 10
+    assert all(json.loads(l)["step"] <= 10 for l in (run.path / "metrics.jsonl").read_text().splitlines())
+
+
+def test_failed_resume_leaves_the_config_untouched(tmp_path):
+    run = sentae.train(recipe(max_steps=20), out=tmp_path / "run")
+    before = (run.path / "config.yaml").read_text()
+    latest = list_checkpoints(run.path)[-1] / "trainer_state.pt"
+    latest.write_bytes(latest.read_bytes()[:100])
+    with pytest.raises(CheckpointError):
+        sentae.train(recipe(max_steps=40), out=run.path, resume=True)
+    assert (run.path / "config.yaml").read_text() == before
+
+
+def test_weights_are_readable_like_other_run_files(tmp_path):
+    run = sentae.train(recipe(max_steps=10), out=tmp_path / "run")
+    mode = (run.path / "model.safetensors").stat().st_mode & 0o777
+    assert mode == (run.path / "config.yaml").stat().st_mode & 0o777
+
+
+def test_recipe_object_with_overrides(tmp_path):
+    rec = sentae.load_recipe(recipe())
+    run = sentae.train(rec, ["train.max_steps=7"], out=tmp_path / "run")
+    assert run.result.steps == 7

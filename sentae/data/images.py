@@ -1,4 +1,4 @@
-"""Image sources: scikit-learn's bundled 8x8 digits (no download), MNIST idx files, a folder of images."""
+"""Image sources: scikit-learn's bundled 8x8 digits (no download) and MNIST-format idx files."""
 from __future__ import annotations
 
 import gzip

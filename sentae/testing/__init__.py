@@ -54,16 +54,22 @@ def check_forward(name: str, overrides: dict[str, Any] | None = None) -> None:
 
 
 def check_backward(name: str, overrides: dict[str, Any] | None = None) -> None:
-    """Each optimizer's loss sends a non-zero gradient into that optimizer's parameters."""
+    """Each optimizer's loss sends a non-zero gradient into that optimizer's parameters, and every trainable
+    parameter gets a gradient from some optimizer's loss (a detached module would fail here)."""
     model = _build(name, overrides)
     batch = _batch(model)
     opts = model.optimizers(1e-3, 0.0)
+    reached: set[str] = set()
+    names = {id(p): n for n, p in model.named_parameters()}
     for opt_name, opt in opts.items():
         model.zero_grad(set_to_none=True)
         model.training_step(batch, StepContext(optimizer=opt_name)).loss.backward()
         params = [p for g in opt.param_groups for p in g["params"]]
         total = sum(float(p.grad.abs().sum()) for p in params if p.grad is not None)
         assert total > 0, f"{name}: the loss for optimizer '{opt_name}' gives no gradient to its parameters"
+        reached |= {names[id(p)] for p in params if p.grad is not None and float(p.grad.abs().sum()) > 0}
+    unreached = [n for n, p in model.named_parameters() if p.requires_grad and n not in reached]
+    assert not unreached, f"{name}: no optimizer's loss reaches these parameters: {unreached[:8]}"
 
 
 def check_loss_decreases(name: str, overrides: dict[str, Any] | None = None, steps: int = 30) -> None:

@@ -37,10 +37,18 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def _public(path: Path) -> None:
+    """safetensors writes files readable by their owner only; give weights the mode of every other run file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def save_weights(model: torch.nn.Module, path: Path) -> None:
     """Write ``model``'s parameters and buffers as safetensors, atomically (tied weights are stored once)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     save_model(model, str(tmp))
+    _public(tmp)
     os.replace(tmp, path)
 
 
@@ -88,6 +96,7 @@ def write_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, state: di
         shutil.rmtree(tmp)
     tmp.mkdir()
     save_model(model, str(tmp / WEIGHTS))
+    _public(tmp / WEIGHTS)
     torch.save(state, tmp / STATE)
     if final.exists():  # re-saving the same step (e.g. the end of a run that just checkpointed)
         shutil.rmtree(final)

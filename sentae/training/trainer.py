@@ -69,7 +69,7 @@ class Trainer:
     >>> from sentae.config import TrainConfig, DataConfig
     >>> from sentae.data import build_data
     >>> data = build_data(DataConfig(source="digits"))                      # doctest: +SKIP
-    >>> model = sentae.create_model("template_ae", data_info=data.info)     # doctest: +SKIP
+    >>> model = sentae.create_model("mlp_vae", data_info=data.info)     # doctest: +SKIP
     >>> Trainer(TrainConfig(max_steps=50), "runs/demo").fit(model, data)    # doctest: +SKIP
     """
 
@@ -101,7 +101,8 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             # Adversarial and wake-sleep models use a different subset of parameters per optimizer.
-            wrapped = DDP(wrapped, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
+            wrapped = DDP(wrapped, device_ids=[device.index] if device.type == "cuda" else None,
+                          find_unused_parameters=len(names) > 1)
 
         state = {"step": 0, "epoch": 0, "pos": 0, "best": None, "bad_evals": 0, "skipped": 0, "streak": 0}
         if self.resume:
@@ -239,7 +240,8 @@ class Trainer:
             params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
             if cfg.clip_norm is not None and params:
                 norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm)
-                metrics["grad_norm" if len(names) == 1 else f"grad_norm/{name}"] = float(norm)
+                if torch.isfinite(norm):  # fp16: GradScaler skips this step itself; an inf norm is not a metric
+                    metrics["grad_norm" if len(names) == 1 else f"grad_norm/{name}"] = float(norm)
             scaler.step(opt)
             with warnings.catch_warnings():
                 # With fp16, GradScaler skips steps whose gradients overflowed; the schedule still advances, which
@@ -359,6 +361,6 @@ class Trainer:
         where = f"the last good checkpoint is {done[-1]}" if done else "no checkpoint had been written yet"
         return (
             f"training stopped at step {step}: the loss was non-finite for {streak} steps in a row "
-            f"(train.max_nonfinite={self.cfg.max_nonfinite}); {where}. Lower train.lr, set train.clip_norm, "
-            f"or use train.precision=fp32"
+            f"(train.max_nonfinite={self.cfg.max_nonfinite}); {where}. Lower train.lr or set train.clip_norm"
+            + (" or use train.precision=fp32" if self.cfg.precision != "fp32" else "")
         )
