@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import sys
+import typing
 from pathlib import Path
 
 import click
@@ -106,12 +107,21 @@ def info(name: str) -> None:
         click.echo(doc[0])
     if cls.paper:
         click.echo(f"paper: {cls.paper}")
-    helps = field_help(cls.config_class)
-    rows = []
-    for f in dataclasses.fields(cls.config_class):
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else "(required)")
-        rows.append([f.name, type_name(f.type), repr(default), helps.get(f.name, "")])
+    rows: list[list[str]] = []
+
+    def add_rows(config_class: type, prefix: str) -> None:
+        helps = field_help(config_class)
+        hints = typing.get_type_hints(config_class)
+        for f in dataclasses.fields(config_class):
+            hint = hints.get(f.name, f.type)
+            if dataclasses.is_dataclass(hint):  # nested settings (e.g. the KL schedule) get one row per field
+                add_rows(hint, f"{prefix}{f.name}.")
+                continue
+            default = f.default if f.default is not dataclasses.MISSING else (
+                f.default_factory() if f.default_factory is not dataclasses.MISSING else "(required)")
+            rows.append([prefix + f.name, type_name(hint), repr(default), helps.get(f.name, "")])
+
+    add_rows(cls.config_class, "")
     click.echo("\nconfig (set in a recipe under `model:` or with --set model.FIELD=VALUE):")
     click.echo(_table(rows, ["FIELD", "TYPE", "DEFAULT", "HELP"]))
 

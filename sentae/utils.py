@@ -28,4 +28,8 @@ def field_help(config_class: type) -> dict[str, str]:
 def type_name(tp: typing.Any) -> str:
     if isinstance(tp, str):
         return tp
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+    if typing.get_origin(tp) is typing.Literal:
+        return " | ".join(map(str, typing.get_args(tp)))
+    if typing.get_origin(tp) is not None or type(tp).__name__ == "UnionType":
+        return str(tp).replace("typing.", "").replace("NoneType", "None")
+    return getattr(tp, "__name__", None) or str(tp)

@@ -12,7 +12,7 @@ from typing import Literal
 
 @dataclass
 class KLSchedule:
-    kind: Literal["constant", "linear", "sigmoid", "cyclical"] = "constant"
+    kind: Literal["constant", "linear", "sigmoid", "cyclical"] = "constant"  # shape of the schedule
     beta: float = 1.0  # final (maximum) weight of the KL term
     warmup_steps: int = 10000  # linear: steps from 0 to beta; sigmoid: steps to the midpoint x2
     sigmoid_slope: float = 0.0025  # sigmoid: steepness k in beta / (1 + exp(-k (step - warmup_steps/2)))

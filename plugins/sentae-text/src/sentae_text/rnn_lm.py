@@ -18,7 +18,7 @@ class RNNLMConfig:
     embedding_size: int = 256  # word embedding dimensions
     hidden_size: int = 512  # RNN state dimensions
     num_layers: int = 1  # stacked RNN layers
-    cell: Literal["lstm", "gru"] = "lstm"
+    cell: Literal["lstm", "gru"] = "lstm"  # recurrent cell
     dropout: float = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
 
 

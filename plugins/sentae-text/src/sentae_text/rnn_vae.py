@@ -21,7 +21,7 @@ class RNNVAEConfig:
     hidden_size: int = 512  # RNN state dimensions (per direction in the encoder)
     latent_size: int = 32  # dimensions of the Gaussian code z
     num_layers: int = 1  # stacked RNN layers
-    cell: Literal["lstm", "gru"] = "lstm"
+    cell: Literal["lstm", "gru"] = "lstm"  # recurrent cell of encoder and decoder
     bidirectional: bool = True  # bidirectional encoder
     z_init: bool = True  # decoder's initial state computed from z
     z_every_step: bool = True  # z concatenated to every decoder input
