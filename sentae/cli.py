@@ -235,7 +235,7 @@ def sample(run: str, num: int, output: str, device: str, seed: int | None, **kw)
 
 @main.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
-@click.argument("input", default="-")
+@click.argument("input", default="-", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", default="-", help="File to write (default: standard output).")
 @_decoding_options
 @_friendly

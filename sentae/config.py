@@ -219,7 +219,10 @@ def from_dict(cls: type, raw: Any, where: str, prefix: str = "") -> Any:
             kwargs[name] = _coerce(raw[name], hints[name], where, prefix + name)
         elif f.default is MISSING and f.default_factory is MISSING:
             raise ConfigError(f"{where}: missing required key '{prefix}{name}'")
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except (ValueError, TypeError) as exc:  # range checks in the dataclass's __post_init__
+        raise ConfigError(f"{where}: '{prefix.rstrip('.') or 'recipe'}': {exc}") from None
 
 
 def _reject_unknown(raw: dict[str, Any], allowed: set[str], where: str, prefix: str) -> None:

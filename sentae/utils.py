@@ -12,13 +12,15 @@ _FIELD_LINE = re.compile(r"^\s+(\w+)\s*:[^#]*#\s*(.+?)\s*$")
 def field_help(config_class: type) -> dict[str, str]:
     """One-line help per config field: ``field(metadata={"help": ...})`` or the field's trailing comment."""
     helps: dict[str, str] = {}
-    try:
-        for line in inspect.getsource(config_class).splitlines():
-            m = _FIELD_LINE.match(line)
-            if m:
-                helps[m.group(1)] = m.group(2)
-    except (OSError, TypeError):  # source not available (e.g. a compiled plugin)
-        pass
+    # Base classes first, so that a subclass's comment on a field it redefines wins.
+    for klass in reversed([k for k in config_class.__mro__ if dataclasses.is_dataclass(k)]):
+        try:
+            for line in inspect.getsource(klass).splitlines():
+                m = _FIELD_LINE.match(line)
+                if m:
+                    helps[m.group(1)] = m.group(2)
+        except (OSError, TypeError):  # source not available (e.g. a compiled plugin)
+            pass
     for f in dataclasses.fields(config_class):
         if "help" in f.metadata:
             helps[f.name] = f.metadata["help"]

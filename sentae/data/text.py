@@ -356,8 +356,9 @@ def _assemble(cfg: DataConfig, o: dict[str, Any], splits: dict[str, TextSplit], 
 
 @register_source("text")
 def text_source(cfg: DataConfig) -> TextData:
-    """Your corpus: ``data.path`` is one file (split by fractions), or a folder whose files are named like
-    ``*train*``, ``*valid*``/``*dev*``, ``*test*`` (or named by options ``train``/``valid``/``test``). Plain text is
+    """Your corpus: ``data.path`` is one file (split by fractions), or a folder whose file names hold the word
+    ``train``, ``valid``/``dev`` or ``test`` between dots, dashes or underscores (``ptb.train.txt``,
+    ``yelp-dev.jsonl``), or files named by options ``train``/``valid``/``test``. Plain text is
     one sentence a line; CSV/TSV/JSONL files take ``text_column`` and ``attributes`` (name -> allowed values)."""
     o = _options(cfg, COMMON_OPTIONS | READ_OPTIONS | HF_OPTIONS | {"train", "valid", "test"})
     if "hf_dataset" in o:
@@ -386,7 +387,7 @@ def _find_split_files(folder: Path) -> dict[str, Path]:
         if len(paths) > 1:
             raise DataError(f"{folder}: several {split} files ({', '.join(p.name for p in paths)}); name one with data.options")
     if "train" not in found:
-        raise DataError(f"{folder}: no file named like '*train*' (name the files with data.options train/valid/test)")
+        raise DataError(f"{folder}: no file whose name holds the word 'train' between separators, like 'ptb.train.txt' or 'train.jsonl' (or name the files with data.options train/valid/test)")
     return {s: found[s][0] for s in SPLITS if s in found}
 
 

@@ -60,6 +60,7 @@ def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> t
     return logits
 
 
+@torch.no_grad()
 def decode(
     model: StepDecoder,
     z: torch.Tensor | None,

@@ -47,7 +47,8 @@ class TextSampler(Sampler):
 
     def decode_config(self, **kw) -> DecodeConfig:
         kw = {k: v for k, v in kw.items() if v is not None}
-        kw.setdefault("max_length", self.info.max_length or 30)
+        # data max_length counts bos and eos; a generated sentence counts its eos only
+        kw.setdefault("max_length", (self.info.max_length or 31) - 1)
         return DecodeConfig(**kw)
 
     def batch(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:

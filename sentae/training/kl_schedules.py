@@ -19,6 +19,14 @@ class KLSchedule:
     cycles: int = 4  # cyclical: number of cycles M over the run
     ramp_ratio: float = 0.5  # cyclical: share R of each cycle spent increasing the weight
 
+    def __post_init__(self) -> None:
+        if self.kind not in ("constant", "linear", "sigmoid", "cyclical"):
+            raise ValueError(f"kind must be constant, linear, sigmoid or cyclical, got {self.kind!r}")
+        if self.beta < 0 or self.warmup_steps < 0 or self.sigmoid_slope <= 0:
+            raise ValueError("beta and warmup_steps must not be negative, sigmoid_slope must be positive")
+        if self.cycles < 1 or not 0 < self.ramp_ratio <= 1:
+            raise ValueError(f"cycles must be >= 1 and ramp_ratio in (0, 1], got {self.cycles}, {self.ramp_ratio}")
+
     def weight(self, step: int, total_steps: int) -> float:
         if self.kind == "constant":
             return self.beta
@@ -30,5 +38,5 @@ class KLSchedule:
         if self.kind == "cyclical":
             period = max(total_steps / max(self.cycles, 1), 1.0)
             tau = (step % period) / period  # position inside the current cycle, in [0, 1)
-            return self.beta * min(1.0, tau / self.ramp_ratio) if self.ramp_ratio > 0 else self.beta
+            return self.beta * min(1.0, tau / self.ramp_ratio)
         raise ValueError(f"unknown KL schedule kind '{self.kind}'")

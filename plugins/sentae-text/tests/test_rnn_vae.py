@@ -96,3 +96,25 @@ def test_padding_does_not_change_the_likelihood():
     mu2, _ = model.encode_stats(padded, lengths)
     assert torch.allclose(mu1, mu2, atol=1e-6)
     assert torch.allclose(model.sentence_nll(tokens, lengths, mu1), model.sentence_nll(padded, lengths, mu1), atol=1e-5)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"word_dropout": 1.5}, "word_dropout must be in \\[0, 1\\)"),
+    ({"free_bits": -1.0}, "must not be negative"),
+    ({"kl": {"kind": "cyclical", "cycles": 0}}, "cycles must be >= 1"),
+    ({"latent_size": 0}, "latent_size must be at least 1"),
+])
+def test_out_of_range_settings_are_config_errors(bad, message):
+    from sentae.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        sentae.create_model("rnn_vae", **bad)
+
+
+def test_inherited_fields_keep_their_help():
+    from sentae.utils import field_help
+    from sentae_text.rnn_vae import RNNVAESmallConfig
+
+    helps = field_help(RNNVAESmallConfig)
+    assert helps["hidden_size"].startswith("RNN state dimensions")
+    assert "Li et al. 2019" in helps["ae_pretrain_steps"]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Iterable, Literal
 
 import torch
 
@@ -51,6 +51,16 @@ class RNNLM(SentaeModel):
         nll = self.sentence_nll(batch["tokens"], batch["lengths"])
         words = (batch["lengths"] - 1).sum()  # predicted tokens: words + eos
         return StepOutput(nll.mean(), {"nll_per_word": (nll.sum() / words).detach()})
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
+        """Held-out NLL per sentence and per word, as corpus totals (not a mean of per-batch ratios)."""
+        nll = words = n = 0.0
+        for batch in batches:
+            nll += float(self.sentence_nll(batch["tokens"], batch["lengths"]).sum())
+            words += float((batch["lengths"] - 1).sum())  # predicted tokens: words + eos
+            n += len(batch["lengths"])
+        return {"loss": nll / n, "nll_per_word": nll / words}
 
     def example_batch(self, batch_size: int, generator: torch.Generator):
         return example_batch(self.data_info, batch_size, generator)

@@ -32,6 +32,16 @@ class RNNVAEConfig:
     free_bits_mode: Literal["per_dim", "total"] = "per_dim"  # per_dim: lambda per dimension (Kingma 2016); total: on the sum
     ae_pretrain_steps: int = 0  # steps trained as a plain AE (z = mu, no KL), then the decoder is reset (Li et al. 2019)
 
+    def __post_init__(self) -> None:
+        for name in ("embedding_size", "hidden_size", "latent_size", "num_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("dropout", "word_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.free_bits < 0 or self.ae_pretrain_steps < 0:
+            raise ValueError("free_bits and ae_pretrain_steps must not be negative")
+
 
 class RNNVAE(SentaeModel):
     """Bidirectional RNN encoder -> diagonal Gaussian z -> RNN decoder conditioned on z."""
@@ -84,6 +94,8 @@ class RNNVAE(SentaeModel):
         return kl_dims.sum(1).mean().clamp(min=lam)
 
     def _maybe_reset_decoder(self, ctx: StepContext) -> None:
+        # The optimizer keeps its moment estimates for the decoder: only the Trainer touches optimizers, and the
+        # moments of a fresh decoder are rebuilt within a few hundred steps (beta2 = 0.999).
         if ctx.training and 0 < self.config.ae_pretrain_steps <= ctx.step and int(self.decoder_was_reset) == 0:
             for module in self.decoder.modules():
                 if module is not self.decoder and hasattr(module, "reset_parameters"):
