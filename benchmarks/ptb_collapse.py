@@ -154,7 +154,8 @@ def plot(result: dict, path: Path) -> None:
         if c["step"]:
             ax1.plot(c["step"], c["kl"], label=r["row"])
             ax2.plot(c["step"], c["active_units"], label=r["row"])
-    ax1.set(xlabel="step", ylabel="validation KL (nats/sentence)", title="KL over training")
+    ax1.set_yscale("symlog", linthresh=1.0)  # AE pre-training reaches tens of nats, collapse sits near 0
+    ax1.set(xlabel="step", ylabel="validation KL (nats/sentence, symlog)", title="KL over training")
     ax2.set(xlabel="step", ylabel="active units (of 32, delta 0.01)", title="Active units over training")
     ax1.legend(fontsize=7)
     fig.tight_layout()
