@@ -22,9 +22,6 @@ class DataModule:
     def split_size(self, split: str) -> int:
         raise NotImplementedError
 
-    def has_split(self, split: str) -> bool:
-        return self.split_size(split) > 0 if split in self.split_names() else False
-
     def split_names(self) -> list[str]:
         raise NotImplementedError
 

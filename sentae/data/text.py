@@ -208,6 +208,14 @@ def _label(row: dict, name: str, values: list[str], spec: ReadSpec, path: Any, n
 # the DataModule
 
 
+def frame(seqs: list[list[int]], info: DataInfo, device: torch.device | str = "cpu") -> Batch:
+    """Token id lists -> a model batch: ``tokens`` = bos + ids + eos padded with pad, ``lengths`` with bos/eos."""
+    width = max((len(s) for s in seqs), default=0) + 2
+    rows = [[info.bos_id, *s, info.eos_id] + [info.pad_id] * (width - 2 - len(s)) for s in seqs]
+    return {"tokens": torch.tensor(rows, dtype=torch.long, device=device).view(len(rows), width),
+            "lengths": torch.tensor([len(s) + 2 for s in seqs], dtype=torch.long, device=device)}
+
+
 class TextData(DataModule):
     """Tokenized splits of a text corpus. Batches: ``tokens`` [B, T] (bos + ids + eos, padded), ``lengths`` [B]
     (bos/eos included) and ``attr_<name>`` [B] per attribute (-1 where the label is missing)."""
@@ -251,12 +259,7 @@ class TextData(DataModule):
     def get_batch(self, split: str, indices: list[int]) -> Batch:
         if split not in self.ids:
             raise DataError(f"text data '{self.name}' has no split '{split}' (has: {', '.join(self.split_names())})")
-        seqs = [self.ids[split][i] for i in indices]
-        width = max((len(s) for s in seqs), default=0) + 2
-        bos, eos, pad = self.info.bos_id, self.info.eos_id, self.info.pad_id
-        rows = [[bos, *s, eos] + [pad] * (width - 2 - len(s)) for s in seqs]
-        batch = {"tokens": torch.tensor(rows, dtype=torch.long).view(len(rows), width),
-                 "lengths": torch.tensor([len(s) + 2 for s in seqs], dtype=torch.long)}
+        batch = frame([self.ids[split][i] for i in indices], self.info)
         idx = torch.as_tensor(indices, dtype=torch.long)
         for name, labels in self.labels[split].items():
             batch[f"attr_{name}"] = labels[idx]

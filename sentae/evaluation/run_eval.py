@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from ..errors import DataError, SentaeError
+from ..nn.latent import gaussian_kl
 from .text import active_units, corpus_bleu, distinct_n, iw_log_likelihood, mutual_information, uniqueness
 
 
@@ -70,7 +71,7 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
             mu, logvar = model.encode_stats(tokens, lengths)
             z = mu + torch.randn(mu.shape, generator=g, device=device) * (0.5 * logvar).exp()
             rec_sum += float(model.sentence_nll(tokens, lengths, z).sum())
-            kl_sum += float((0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).sum())
+            kl_sum += float(gaussian_kl(mu, logvar).sum())
             mus.append(mu.float().cpu())
             logvars.append(logvar.float().cpu())
             refs += sampler.to_text(tokens[:, 1:])

@@ -56,11 +56,9 @@ class TextSampler(Sampler):
         if not texts:
             raise SentaeError("no input sentences")
         limit = (self.info.max_length or 10**9) - 2
-        seqs = [self.tokenizer.encode(t)[:limit] for t in texts]
-        width = max(len(s) for s in seqs) + 2
-        rows = [[self.info.bos_id, *s, self.info.eos_id] + [self.info.pad_id] * (width - 2 - len(s)) for s in seqs]
-        return {"tokens": torch.tensor(rows, device=self.device),
-                "lengths": torch.tensor([len(s) + 2 for s in seqs], device=self.device)}
+        from ..data.text import frame
+
+        return frame([self.tokenizer.encode(t)[:limit] for t in texts], self.info, self.device)
 
     def to_text(self, ids: torch.Tensor) -> list[str]:
         return [self.tokenizer.decode(row.tolist()) for row in ids]
