@@ -60,29 +60,35 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
     g = torch.Generator(device=device).manual_seed(seed)
     idx = subset_indices(data.split_size(split), max_sentences, subset_seed)
     latent = getattr(model, "latent_size", 0) > 0
+    # Deterministic autoencoders (dae, aae) define no likelihood p(x): no IW-NLL, KL or MI, only -log p(x|z).
+    stochastic = getattr(model, "stochastic", True)
     logp_sum = tokens_sum = rec_sum = kl_sum = 0.0
     mus, logvars, refs, hyps = [], [], [], []
     for start in range(0, len(idx), batch_size):
         batch = {k: v.to(device) for k, v in data.get_batch(split, idx[start : start + batch_size]).items()}
         tokens, lengths = batch["tokens"], batch["lengths"]
-        logp_sum += float(iw_log_likelihood(model, tokens, lengths, iw_samples, generator=g).sum())
+        if stochastic:
+            logp_sum += float(iw_log_likelihood(model, tokens, lengths, iw_samples, generator=g).sum())
         tokens_sum += float((lengths - 1).sum())  # predicted tokens: words + eos
         if latent:
             mu, logvar = model.encode_stats(tokens, lengths)
-            z = mu + torch.randn(mu.shape, generator=g, device=device) * (0.5 * logvar).exp()
+            z = mu if logvar is None else mu + torch.randn(mu.shape, generator=g, device=device) * (0.5 * logvar).exp()
             rec_sum += float(model.sentence_nll(tokens, lengths, z).sum())
-            kl_sum += float(gaussian_kl(mu, logvar).sum())
+            if logvar is not None:
+                kl_sum += float(gaussian_kl(mu, logvar).sum())
+                logvars.append(logvar.float().cpu())
             mus.append(mu.float().cpu())
-            logvars.append(logvar.float().cpu())
             refs += sampler.to_text(tokens[:, 1:])
             hyps += sampler.to_text(model.generate(mu, len(mu), sampler.decode_config(strategy="greedy")))
     n = len(idx)
     where = f"{split} split, {n} sentences" + (f" (subset seed {subset_seed})" if n < data.split_size(split) else "")
-    metrics: dict[str, float] = {
-        "iw_nll_nats_per_sentence": -logp_sum / n,
-        "ppl_per_word": math.exp(-logp_sum / tokens_sum),
-    }
-    if latent:
+    metrics: dict[str, float] = {}
+    if stochastic:
+        metrics.update({
+            "iw_nll_nats_per_sentence": -logp_sum / n,
+            "ppl_per_word": math.exp(-logp_sum / tokens_sum),
+        })
+    if latent and stochastic:
         mu, logvar = torch.cat(mus), torch.cat(logvars)
         au, _ = active_units(mu)
         metrics.update({
@@ -90,6 +96,14 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
             "rec_nats_per_sentence": rec_sum / n,
             "kl_nats_per_sentence": kl_sum / n,
             "mi_nats": float(mutual_information(mu, logvar, generator=torch.Generator().manual_seed(seed))),
+            "active_units": float(au),
+            "recon_bleu_greedy_from_mean": corpus_bleu(hyps, refs),
+        })
+    elif latent:
+        au, _ = active_units(torch.cat(mus))
+        metrics.update({
+            "rec_nats_per_sentence_at_code": rec_sum / n,
+            "rec_nats_per_word_at_code": rec_sum / tokens_sum,
             "active_units": float(au),
             "recon_bleu_greedy_from_mean": corpus_bleu(hyps, refs),
         })
@@ -110,7 +124,7 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
         "split": split,
         "sentences": n,
         "subset_seed": subset_seed if n < data.split_size(split) else None,
-        "iw_samples": iw_samples if latent else None,
+        "iw_samples": iw_samples if latent and stochastic else None,
         "latent_size": getattr(model, "latent_size", 0),
         "active_unit_threshold": 0.01,
         "prior_samples": prior_samples,
@@ -127,10 +141,12 @@ UNITS = {
     "ppl_per_word": "perplexity per word (from IW-NLL)",
     "elbo_nats_per_sentence": "ELBO, nats/sentence",
     "rec_nats_per_sentence": "reconstruction, nats/sentence",
+    "rec_nats_per_sentence_at_code": "-log p(x|z) at the code, nats/sentence",
+    "rec_nats_per_word_at_code": "-log p(x|z) at the code, nats/word",
     "kl_nats_per_sentence": "KL, nats/sentence",
     "mi_nats": "mutual information I(x;z), nats",
     "active_units": "active units (of {D}, delta 0.01)",
-    "recon_bleu_greedy_from_mean": "reconstruction BLEU (greedy from mean)",
+    "recon_bleu_greedy_from_mean": "reconstruction BLEU (greedy from the code / posterior mean)",
     "prior_distinct_1": "distinct-1 of {S} prior samples ({dec})",
     "prior_distinct_2": "distinct-2 of {S} prior samples ({dec})",
     "prior_uniqueness": "unique share of {S} prior samples ({dec})",

@@ -1,4 +1,5 @@
-"""TextSampler: sample, reconstruct, encode and interpolate sentences with any trained text model."""
+"""TextSampler: sample, reconstruct, encode, interpolate, transfer attributes and find neighbours with any trained
+text model."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +10,7 @@ import torch
 from ..errors import SentaeError
 from ..model import SentaeModel
 from .decoding import DecodeConfig
+from .labelled import Labelled, read_labelled_file, training_pairs, training_texts
 from .sampler import Sampler
 
 
@@ -29,12 +31,16 @@ class TextSampler(Sampler):
     >>> sampler.sample(3, seed=0)                                     # doctest: +SKIP
     >>> sampler.reconstruct(["the company said N shares"], strategy="beam", beam=5)  # doctest: +SKIP
     >>> sampler.interpolate("a b c", "d e f", steps=5, method="slerp")  # doctest: +SKIP
+    >>> sampler.transfer(["the food was bad ."], attribute="sentiment", to="positive", scale=2)  # doctest: +SKIP
+    >>> sampler.neighbours("the food was bad .", n=5)                    # doctest: +SKIP
     """
 
     def __init__(self, model: SentaeModel, run_dir: Path | None, tokenizer) -> None:
         super().__init__(model, run_dir)
         self.tokenizer = tokenizer
         self.info = model.data_info
+        self._offsets: dict[tuple, torch.Tensor] = {}
+        self._pool: tuple[tuple, list[str], torch.Tensor] | None = None
 
     # -- helpers ---------------------------------------------------------------------------------------------
     @property
@@ -82,7 +88,7 @@ class TextSampler(Sampler):
         self._require_latent("encode")
         b = self.batch(texts)
         mu, logvar = self.model.encode_stats(b["tokens"], b["lengths"])
-        if not sample:
+        if not sample or logvar is None:  # deterministic encoders (dae, aae) have no posterior to sample
             return mu
         eps = torch.randn(mu.shape, generator=self._generator(seed), device=mu.device)
         return mu + eps * (0.5 * logvar).exp()
@@ -105,3 +111,88 @@ class TextSampler(Sampler):
         ts = torch.linspace(0, 1, steps).tolist()
         path = [(1 - t) * za + t * zb if method == "linear" else slerp(za, zb, t) for t in ts]
         return self._generate(torch.stack(path), steps, self.decode_config(**decoding), seed)
+
+    # -- latent arithmetic -----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def encode_many(self, texts: Sequence[str], batch_size: int = 256) -> torch.Tensor:
+        """Posterior means of many sentences, in batches."""
+        return torch.cat([self.encode(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
+
+    def _pairs(self, attribute: str, labelled: Labelled) -> list[tuple[str, str]]:
+        if labelled is None:
+            values = self.info.attributes.get(attribute)
+            if values is None:
+                have = ", ".join(self.info.attributes) or "none"
+                raise SentaeError(f"the model's training data has no attribute '{attribute}' (attributes: {have}); "
+                                  f"pass labelled sentences (a .jsonl/.csv/.tsv file with a '{attribute}' column)")
+            return training_pairs(self.run_dir, attribute, values)
+        if isinstance(labelled, (str, Path)):
+            return read_labelled_file(labelled, attribute)
+        return [(str(t), str(v)) for t, v in labelled]
+
+    @torch.no_grad()
+    def attribute_offset(self, attribute: str, to: str, source: str | None = None, labelled: Labelled = None,
+                         count: int = 2000, seed: int = 0) -> torch.Tensor:
+        """mean code of sentences whose ``attribute`` is ``to`` - mean code of those whose value is ``source``
+        (default: every other value). Up to ``count`` sentences per side, a fixed random choice under ``seed``."""
+        self._require_latent("do latent arithmetic")
+        key = (attribute, to, source, labelled if isinstance(labelled, (str, Path, type(None))) else id(labelled),
+               count, seed)
+        if key in self._offsets:
+            return self._offsets[key]
+        pairs = self._pairs(attribute, labelled)
+        values = sorted({v for _, v in pairs})
+        for name, value in (("to", to), ("source", source)):
+            if value is not None and value not in values:
+                raise SentaeError(f"{name} value '{value}' of attribute '{attribute}' is not among the labelled "
+                                  f"sentences' values: {', '.join(values)}")
+        target = [t for t, v in pairs if v == to]
+        rest = [t for t, v in pairs if (v == source if source is not None else v != to)]
+        if not rest:
+            raise SentaeError(f"no labelled sentence has a '{attribute}' value other than '{to}' to move away from")
+        g = torch.Generator().manual_seed(seed)
+
+        def pick(texts: list[str]) -> list[str]:
+            if len(texts) <= count:
+                return texts
+            return [texts[i] for i in sorted(torch.randperm(len(texts), generator=g)[:count].tolist())]
+
+        offset = self.encode_many(pick(target)).mean(0) - self.encode_many(pick(rest)).mean(0)
+        self._offsets[key] = offset
+        return offset
+
+    @torch.no_grad()
+    def transfer(self, texts: Sequence[str], attribute: str, to: str, scale: float = 1.0, source: str | None = None,
+                 labelled: Labelled = None, count: int = 2000, seed: int | None = None, **decoding) -> list[str]:
+        """Move each sentence's code by ``scale`` times the attribute offset toward ``to`` and decode it.
+
+        >>> sampler.transfer(["the staff was rude ."], attribute="sentiment", to="positive", scale=2)  # doctest: +SKIP
+        """
+        offset = self.attribute_offset(attribute, to, source, labelled, count)
+        z = self.encode(texts) + scale * offset.to(self.device)
+        return self._generate(z, len(texts), self.decode_config(**decoding), seed)
+
+    @torch.no_grad()
+    def neighbours(self, text: str, n: int = 5, pool: Sequence[str] | None = None, count: int = 20000,
+                   metric: Literal["euclidean", "cosine"] = "euclidean") -> list[tuple[str, float]]:
+        """The ``n`` sentences nearest to ``text`` in latent space (posterior means), among ``pool`` or the first
+        ``count`` sentences of the run's training data; with their distances (cosine: 1 - cosine similarity)."""
+        self._require_latent("find neighbours")
+        if n < 1:
+            raise SentaeError(f"neighbours needs n >= 1, got {n}")
+        if metric not in ("euclidean", "cosine"):
+            raise SentaeError(f"unknown metric '{metric}' (euclidean, cosine)")
+        key = (id(pool) if pool is not None else None, count)
+        if self._pool is None or self._pool[0] != key:
+            texts = list(pool) if pool is not None else training_texts(self.run_dir)[:count]
+            if not texts:
+                raise SentaeError("no sentences to search among")
+            self._pool = (key, texts, self.encode_many(texts))
+        _, texts, codes = self._pool
+        z = self.encode([text])
+        if metric == "euclidean":
+            dist = (codes - z).norm(dim=1)
+        else:
+            dist = 1 - torch.nn.functional.cosine_similarity(codes, z, dim=1)
+        best = dist.topk(min(n, len(texts)), largest=False)
+        return [(texts[i], float(d)) for d, i in zip(best.values.tolist(), best.indices.tolist())]

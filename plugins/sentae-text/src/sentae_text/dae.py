@@ -1,0 +1,136 @@
+"""Deterministic sentence autoencoder, optionally denoising (Shen et al. 2020): the encoder reads a corrupted
+sentence (words dropped, blanked, substituted, locally shuffled) and the decoder must write the clean one.
+
+With every noise probability at 0 it is the plain AE of Shen et al.'s tables; ``aae`` adds a latent
+discriminator on top of it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Literal
+
+import torch
+from torch import nn
+
+from sentae import DataInfo, SentaeModel, StepContext, StepOutput
+from sentae.generation.decoding import DecodeConfig, decode
+from sentae.nn import RNNDecoder, RNNEncoder
+from sentae.nn.noise import TextNoiseConfig, add_noise
+
+from .common import default_info, example_batch
+
+
+def _shen_noise() -> TextNoiseConfig:
+    return TextNoiseConfig(drop=0.3)
+
+
+@dataclass
+class DAEConfig:
+    embedding_size: int = 256  # word embedding dimensions (encoder and decoder each)
+    hidden_size: int = 512  # RNN state dimensions (per direction in the encoder)
+    latent_size: int = 32  # dimensions of the code z
+    num_layers: int = 1  # stacked RNN layers
+    cell: Literal["lstm", "gru"] = "lstm"  # recurrent cell of encoder and decoder
+    bidirectional: bool = True  # bidirectional encoder
+    z_init: bool = True  # decoder's initial state computed from z
+    z_every_step: bool = True  # z concatenated to every decoder input
+    dropout: float = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
+    noise: TextNoiseConfig = field(default_factory=_shen_noise)  # input corruption (Shen et al.: word drop 0.3)
+
+    def __post_init__(self) -> None:
+        for name in ("embedding_size", "hidden_size", "latent_size", "num_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+class DAE(SentaeModel):
+    """RNN encoder -> deterministic code z -> RNN decoder; the encoder sees a noisy copy of the input."""
+
+    name = "dae"
+    modality = "text"
+    config_class = DAEConfig
+    paper = "Shen et al. 2020, Educating Text Autoencoders: Latent Representation Guidance via Denoising"
+    sentae_api = 1
+    tiny_config = {"embedding_size": 11, "hidden_size": 13, "latent_size": 7}
+    stochastic = False  # the code is a point, not a distribution: no KL, no importance-weighted NLL
+
+    def __init__(self, config: DAEConfig, data_info: DataInfo) -> None:
+        super().__init__(config, data_info)
+        if data_info.vocab_size is None:
+            raise ValueError(f"{self.name} needs text data (data_info.vocab_size)")
+        c, v, pad = config, data_info.vocab_size, data_info.pad_id
+        self.latent_size = c.latent_size
+        self.encoder = RNNEncoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.bidirectional, pad, c.dropout)
+        self.to_code = nn.Linear(self.encoder.output_size, c.latent_size)
+        self.decoder = RNNDecoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.latent_size,
+                                  c.z_init, c.z_every_step, pad, c.dropout)
+
+    @classmethod
+    def default_data_info(cls) -> DataInfo:
+        return default_info()
+
+    # -- pieces used by training, evaluation and the sampler ---------------------------------------------------
+    def encode_stats(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """The code of each sentence, and ``None`` where a VAE gives its log-variance."""
+        return self.to_code(self.encoder(tokens, lengths)), None
+
+    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.encode_stats(tokens, lengths)[0]
+
+    def sentence_nll(self, tokens: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
+        """-log p(x | z) per sentence, in nats."""
+        return self.decoder.sentence_nll(tokens, z, self.data_info.pad_id)
+
+    def noisy(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The corrupted copy the encoder reads while training (the clean batch at evaluation)."""
+        if not self.training or not self.config.noise.active:
+            return tokens, lengths
+        info = self.data_info
+        first_word = max(info.pad_id, info.bos_id, info.eos_id, info.unk_id) + 1
+        return add_noise(tokens, lengths, self.config.noise, info.vocab_size, info.pad_id, info.unk_id, first_word)
+
+    def reconstruction(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Code of the (noisy) input and -log p(clean x | z) per sentence."""
+        tokens, lengths = batch["tokens"], batch["lengths"]
+        z = self.encode(*self.noisy(tokens, lengths))
+        return z, self.sentence_nll(tokens, lengths, z)
+
+    def training_step(self, batch, ctx: StepContext) -> StepOutput:
+        _, rec = self.reconstruction(batch)
+        return StepOutput(rec.mean(), {"rec": rec.mean().detach()})
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
+        """Held-out reconstruction of clean input (nats per sentence and per word) and the code statistics:
+        active units (Cov_x z > 0.01) and the mean squared norm of the codes (compare with latent_size, the prior's)."""
+        from sentae.evaluation.text import active_units
+
+        rec = words = n = 0.0
+        codes = []
+        for batch in batches:
+            z = self.encode(batch["tokens"], batch["lengths"])
+            rec += float(self.sentence_nll(batch["tokens"], batch["lengths"], z).sum())
+            words += float((batch["lengths"] - 1).sum())
+            n += len(batch["lengths"])
+            codes.append(z.float())
+        z = torch.cat(codes)
+        au, _ = active_units(z)
+        return {"loss": rec / n, "rec": rec / n, "rec_per_word": rec / words, "active_units": float(au),
+                "code_sq_norm": float(z.pow(2).sum(1).mean())}
+
+    def example_batch(self, batch_size: int, generator: torch.Generator):
+        return example_batch(self.data_info, batch_size, generator)
+
+    def generate(self, z: torch.Tensor, n: int, config: DecodeConfig = DecodeConfig(), generator=None) -> torch.Tensor:
+        info = self.data_info
+        return decode(self.decoder, z, n, info.bos_id, info.eos_id, info.pad_id, config, generator)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decodes z ~ N(0, I). A plain AE's codes follow no prior, so expect poor sentences (Shen et al.'s point);
+        the aae's discriminator is what makes this a meaningful sample."""
+        device = self.decoder.output.weight.device
+        z = torch.randn(n, self.latent_size, generator=generator, device=device)
+        cfg = DecodeConfig(strategy="greedy", max_length=self.data_info.max_length or 30)
+        return self.generate(z, n, cfg)

@@ -1,0 +1,82 @@
+"""Labelled sentences for latent arithmetic: from a file, from pairs in memory, or from a run's training data."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Sequence, Union
+
+from ..errors import DataError, SentaeError
+
+Labelled = Union[str, Path, Sequence[tuple[str, str]], None]
+
+
+def read_labelled_file(path: str | Path, attribute: str, text_column: str = "text") -> list[tuple[str, str]]:
+    """(text, value) pairs from a JSONL, CSV or TSV file with a text column and an ``attribute`` column.
+    Rows whose value is empty or null are skipped (unlabelled)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: labelled-sentence file not found")
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 ({exc})") from None
+    pairs: list[tuple[str, str]] = []
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json"):
+        rows = []
+        for n, line in enumerate(raw.split("\n"), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{n}: not a JSON object ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{n}: not a JSON object")
+            rows.append((n, row))
+    elif suffix in (".csv", ".tsv"):
+        reader = csv.DictReader(io.StringIO(raw), delimiter="\t" if suffix == ".tsv" else ",")
+        rows = [(n + 2, row) for n, row in enumerate(reader)]
+    else:
+        raise DataError(f"{path}: labelled sentences must be .jsonl, .csv or .tsv (with '{text_column}' and "
+                        f"'{attribute}' columns)")
+    for n, row in rows:
+        for col in (text_column, attribute):
+            if col not in row:
+                raise DataError(f"{path}:{n}: no '{col}' column (has: {', '.join(row)})")
+        value, text = row[attribute], str(row[text_column] or "").strip()
+        if value is None or str(value).strip() == "" or not text:
+            continue
+        pairs.append((text, str(value).strip()))
+    if not pairs:
+        raise DataError(f"{path}: no sentence has a '{attribute}' value")
+    return pairs
+
+
+def training_pairs(run_dir: Path | None, attribute: str, values: list[str]) -> list[tuple[str, str]]:
+    """(text, value) pairs from the train split the run was trained on (rebuilt from its config.yaml); the
+    texts are the training token ids decoded, i.e. what the model saw."""
+    if run_dir is None:
+        raise SentaeError("this model has no run folder: pass labelled sentences (a file or (text, value) pairs)")
+    from ..evaluation.run_eval import rebuild_data
+
+    data = rebuild_data(Path(run_dir))
+    labels = data.labels.get("train", {}).get(attribute)
+    if labels is None:
+        have = ", ".join(data.labels.get("train", {})) or "none"
+        raise SentaeError(f"{run_dir}: the training data has no '{attribute}' labels (attributes: {have}); "
+                          f"pass labelled sentences from a file")
+    ids = data.ids["train"]
+    return [(data.tokenizer.decode(ids[i]), values[int(v)]) for i, v in enumerate(labels.tolist()) if v >= 0]
+
+
+def training_texts(run_dir: Path | None) -> list[str]:
+    """Every sentence of the run's train split, decoded from the ids the model saw."""
+    if run_dir is None:
+        raise SentaeError("this model has no run folder: pass the sentences to search among")
+    from ..evaluation.run_eval import rebuild_data
+
+    data = rebuild_data(Path(run_dir))
+    return [data.tokenizer.decode(x) for x in data.ids["train"]]
