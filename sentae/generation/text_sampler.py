@@ -24,6 +24,9 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return torch.sin((1 - t) * omega) / so * a + torch.sin(t * omega) / so * b
 
 
+DECODING_OPTIONS = {"strategy", "max_length", "beam", "length_penalty", "temperature", "top_k", "top_p"}
+
+
 class TextSampler(Sampler):
     """A trained text model with its tokenizer.
 
@@ -74,13 +77,57 @@ class TextSampler(Sampler):
         return self.to_text(ids)
 
     # -- what users call -------------------------------------------------------------------------------------
+    @property
+    def controlled(self) -> dict[str, list[str]]:
+        """Attributes the model generates from a structured code (ctrl_vae): name -> values; else empty."""
+        return dict(getattr(self.model, "controlled", {}) or {})
+
+    def attribute_indices(self, values: dict[str, str], n: int) -> dict[str, torch.Tensor]:
+        """Value names -> index tensors ``[n]`` for the model's structured code; an unknown attribute or value is an
+        error that lists the valid ones."""
+        ctrl = self.controlled
+        if values and not ctrl:
+            raise SentaeError(f"model '{self.model.name}' has no attribute codes to set "
+                              f"(ctrl_vae has; other models change attributes with transfer())")
+        out = {}
+        for name, value in values.items():
+            if name not in ctrl:
+                raise SentaeError(f"unknown attribute '{name}'; model '{self.model.name}' controls: "
+                                  + "; ".join(f"{a} ({', '.join(v)})" for a, v in ctrl.items()))
+            if value not in ctrl[name]:
+                raise SentaeError(f"unknown value '{value}' of attribute '{name}'; valid values: {', '.join(ctrl[name])}")
+            out[name] = torch.full((n,), ctrl[name].index(value), dtype=torch.long, device=self.device)
+        return out
+
     @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None, **decoding) -> list[str]:
-        """``n`` sentences from the prior (z ~ N(0, I)); language models sample from p(x) directly."""
+    def sample(self, n: int, seed: int | None = None, attributes: dict[str, str] | None = None, **decoding) -> list[str]:
+        """``n`` sentences from the prior (z ~ N(0, I)); language models sample from p(x) directly. With a
+        controllable model, ``attributes`` fixes values of the structured code (the others are drawn at random).
+
+        >>> sampler.sample(5, attributes={"sentiment": "positive", "tense": "future"})  # doctest: +SKIP
+        """
         cfg = self.decode_config(**{"strategy": "sample", **decoding})
         g = self._generator(seed)
+        chosen = self.attribute_indices(attributes or {}, n)
         z = torch.randn(n, self.model.latent_size, generator=g, device=self.device) if self.has_latent else None
+        if self.controlled:
+            attrs = {**self.model.random_attributes(n, self.device, g), **chosen}
+            z = self.model.full_code(z, attrs)
         return self.to_text(self.model.generate(z, n, cfg, g))
+
+    @torch.no_grad()
+    def codes(self, texts: Sequence[str], attributes: dict[str, str] | None = None) -> torch.Tensor:
+        """What the decoder is given to rewrite ``texts``: the posterior means, and for a controllable model the
+        structured code too (the model's classifiers' reading of each sentence, overridden by ``attributes``)."""
+        z = self.encode(texts)
+        if not self.controlled:
+            if attributes:
+                self.attribute_indices(attributes, len(texts))  # raises the explanatory error
+            return z
+        b = self.batch(texts)
+        attrs = {**self.model.predict_attributes(b["tokens"], b["lengths"]),
+                 **self.attribute_indices(attributes or {}, len(texts))}
+        return self.model.full_code(z, attrs)
 
     @torch.no_grad()
     def encode(self, texts: Sequence[str], sample: bool = False, seed: int | None = None) -> torch.Tensor:
@@ -96,7 +143,7 @@ class TextSampler(Sampler):
     @torch.no_grad()
     def reconstruct(self, texts: Sequence[str], seed: int | None = None, **decoding) -> list[str]:
         """Decode the posterior mean of each sentence (greedy unless ``strategy`` says otherwise)."""
-        z = self.encode(texts)
+        z = self.codes(texts)
         return self._generate(z, len(texts), self.decode_config(**decoding), seed)
 
     @torch.no_grad()
@@ -107,7 +154,7 @@ class TextSampler(Sampler):
             raise SentaeError(f"interpolate needs steps >= 2, got {steps}")
         if method not in ("linear", "slerp"):
             raise SentaeError(f"unknown interpolation '{method}' (linear, slerp)")
-        za, zb = self.encode([a, b])
+        za, zb = self.codes([a, b])
         ts = torch.linspace(0, 1, steps).tolist()
         path = [(1 - t) * za + t * zb if method == "linear" else slerp(za, zb, t) for t in ts]
         return self._generate(torch.stack(path), steps, self.decode_config(**decoding), seed)
@@ -162,13 +209,34 @@ class TextSampler(Sampler):
         return offset
 
     @torch.no_grad()
-    def transfer(self, texts: Sequence[str], attribute: str, to: str, scale: float = 1.0, source: str | None = None,
-                 labelled: Labelled = None, count: int = 2000, seed: int | None = None, **decoding) -> list[str]:
-        """Move each sentence's code by ``scale`` times the attribute offset toward ``to`` and decode it.
+    def transfer(self, texts: Sequence[str], attribute: str | None = None, to: str | None = None, scale: float = 1.0,
+                 source: str | None = None, labelled: Labelled = None, count: int = 2000, seed: int | None = None,
+                 **options) -> list[str]:
+        """Rewrite ``texts`` with another value of an attribute.
+
+        A controllable model (ctrl_vae) keeps each sentence's z and sets the structured code: ``attribute``/``to``
+        or keyword values (``transfer(texts, tense="past", sentiment="positive")``); ``scale`` does not apply.
+        Any other model moves each code by ``scale`` times the attribute offset toward ``to``
+        (:meth:`attribute_offset`) and decodes it. Other keywords are decoding options.
 
         >>> sampler.transfer(["the staff was rude ."], attribute="sentiment", to="positive", scale=2)  # doctest: +SKIP
+        >>> ctrl_sampler.transfer(["we loved the pasta ."], tense="future")                      # doctest: +SKIP
         """
-        offset = self.attribute_offset(attribute, to, source, labelled, count)
+        decoding = {k: v for k, v in options.items() if k in DECODING_OPTIONS}
+        values = {k: str(v) for k, v in options.items() if k not in DECODING_OPTIONS}
+        if attribute is not None:
+            if to is None:
+                raise SentaeError(f"transfer: attribute '{attribute}' needs a target value (to=...)")
+            values[attribute] = to
+        if not values:
+            raise SentaeError("transfer: name the attribute and the value to move toward "
+                              "(attribute=..., to=...; or attribute=value keywords for a controllable model)")
+        if self.controlled:
+            return self._generate(self.codes(texts, values), len(texts), self.decode_config(**decoding), seed)
+        if len(values) > 1:
+            raise SentaeError(f"transfer by latent arithmetic moves one attribute at a time, got {', '.join(values)}")
+        (name, value), = values.items()
+        offset = self.attribute_offset(name, value, source, labelled, count)
         z = self.encode(texts) + scale * offset.to(self.device)
         return self._generate(z, len(texts), self.decode_config(**decoding), seed)
 

@@ -47,8 +47,13 @@ class RNNEncoder(nn.Module):
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        emb = self.dropout(self.embedding(tokens))
-        last = (lengths.to(tokens.device) - 1).view(-1, 1, 1)
+        return self.encode_embedded(self.embedding(tokens), lengths)
+
+    def encode_embedded(self, emb: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The same from input embeddings ``[B, T, E]``: soft (probability-weighted) embeddings of generated
+        sentences go through here, so gradients reach the generator that wrote them (Hu et al. 2017)."""
+        emb = self.dropout(emb)
+        last = (lengths.to(emb.device) - 1).view(-1, 1, 1)
 
         def final(rnn: nn.RNNBase, x: torch.Tensor) -> torch.Tensor:
             out, _ = rnn(x)
@@ -125,7 +130,11 @@ class RNNDecoder(nn.Module):
         return state
 
     def decode_step(self, tokens: torch.Tensor, state: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        emb = self.embedding(tokens).unsqueeze(1)
+        return self.decode_step_embedded(self.embedding(tokens), state)
+
+    def decode_step_embedded(self, emb: torch.Tensor, state: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One step from an input embedding ``[B, E]`` (a token's, or a soft mixture of them)."""
+        emb = emb.unsqueeze(1)
         if self.z_every_step:
             emb = torch.cat([emb, state["z"].unsqueeze(1)], -1)
         h = state["h"].transpose(0, 1).contiguous()

@@ -1,0 +1,306 @@
+"""Controllable sentence VAE (Hu et al. 2017, "Toward Controlled Generation of Text").
+
+A sentence is generated from an unstructured Gaussian code z and a structured code c: one one-hot block per
+controlled attribute (e.g. sentiment: 2 values, tense: 3). Training alternates, through the Trainer's two
+optimizers, between
+
+* ``main`` (encoder + generator): the VAE loss with c set to the sentence's labels (the classifiers' prediction
+  where a label is missing), plus, once ``control_start_step`` is reached, the generator's attribute loss (the
+  classifiers must recognise c in sentences generated from random (z, c)) and the independence loss (the encoder
+  must recover z from them). Generated sentences are soft: each token is a softmax with temperature ``tau``
+  fed back as a mixture of embeddings, so both losses are differentiable in the generator's parameters.
+* ``disc`` (one classifier per attribute): cross-entropy on labelled real sentences, plus, once control has
+  started, on hard generated sentences labelled with the code they were generated from (weight
+  ``generated_weight``, with a minimum-entropy term): the wake-sleep step of Hu et al.
+
+Semi-supervised: a missing label (-1) is skipped by the classifier loss and replaced by the classifier's
+prediction in the VAE loss.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sentae import DataInfo, SentaeModel, StepContext, StepOutput
+from sentae.generation.decoding import DecodeConfig, decode
+from sentae.model import adamw
+from sentae.nn import GaussianLatent, RNNDecoder, RNNEncoder, gaussian_kl
+from sentae.nn.cnn import TextCNN
+from sentae.nn.soft_decode import soft_decode
+from sentae.training.kl_schedules import KLSchedule
+
+from .common import example_batch, word_dropout
+
+
+def _kl_default() -> KLSchedule:
+    return KLSchedule(kind="linear", beta=1.0, warmup_steps=1000)
+
+
+@dataclass
+class CtrlVAEConfig:
+    embedding_size: int = 128  # word embedding dimensions (encoder and generator each)
+    hidden_size: int = 256  # RNN state dimensions (per direction in the encoder)
+    latent_size: int = 16  # dimensions of the unstructured Gaussian code z
+    attributes: list[str] = field(default_factory=lambda: ["sentiment", "tense"])  # data attributes controlled by c
+    cell: Literal["lstm", "gru"] = "lstm"  # recurrent cell of encoder and generator
+    dropout: float = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
+    word_dropout: float = 0.3  # generator inputs replaced by <unk> while training, so it must use z and c
+    kl: KLSchedule = field(default_factory=_kl_default)  # weight of the KL term over training
+    classifier_embedding: int = 64  # classifiers' own word embedding size
+    classifier_filters: int = 64  # convolution filters per width in each classifier
+    control_start_step: int = 500  # steps of plain VAE + classifier training before the control losses start
+    attribute_weight: float = 0.5  # lambda_c: generator's loss when classifiers miss c in its sentences
+    independence_weight: float = 0.5  # lambda_z: squared error of the encoder's z recovered from generated sentences
+    generated_weight: float = 0.1  # lambda_u: weight of generated sentences in the classifiers' loss
+    entropy_weight: float = 0.1  # beta: minimum-entropy term on classifier predictions of generated sentences
+    tau: float = 0.5  # softmax temperature of soft generation (lower: closer to one-hot)
+    generated_length: int = 0  # tokens generated for the control losses (0: the data's max length)
+
+    def __post_init__(self) -> None:
+        for name in ("embedding_size", "hidden_size", "latent_size", "classifier_embedding", "classifier_filters"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.attributes:
+            raise ValueError("attributes must name at least one data attribute to control")
+        if len(set(self.attributes)) != len(self.attributes):
+            raise ValueError(f"attributes lists a name twice: {self.attributes}")
+        for name in ("dropout", "word_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        for name in ("attribute_weight", "independence_weight", "generated_weight", "entropy_weight",
+                     "control_start_step", "generated_length"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.tau <= 0:
+            raise ValueError(f"tau must be positive, got {self.tau}")
+
+
+class CtrlVAE(SentaeModel):
+    """Encoder -> z; generator p(x | z, c); one CNN classifier per controlled attribute."""
+
+    name = "ctrl_vae"
+    modality = "text"
+    config_class = CtrlVAEConfig
+    paper = "Hu et al. 2017, Toward Controlled Generation of Text"
+    sentae_api = 1
+    tiny_config = {"embedding_size": 11, "hidden_size": 13, "latent_size": 7, "classifier_embedding": 5,
+                   "classifier_filters": 3, "control_start_step": 0, "generated_length": 6}
+
+    def __init__(self, config: CtrlVAEConfig, data_info: DataInfo) -> None:
+        super().__init__(config, data_info)
+        if data_info.vocab_size is None:
+            raise ValueError(f"{self.name} needs text data (data_info.vocab_size)")
+        missing = [a for a in config.attributes if a not in data_info.attributes]
+        if missing:
+            have = ", ".join(f"{k} ({'/'.join(v)})" for k, v in data_info.attributes.items()) or "none"
+            raise ValueError(f"{self.name} controls attribute(s) {', '.join(missing)} but the data has none of "
+                             f"that name (data attributes: {have}); set model.attributes or label the data")
+        c, v, pad = config, data_info.vocab_size, data_info.pad_id
+        self.controlled = {a: list(data_info.attributes[a]) for a in c.attributes}
+        self.code_size = sum(len(vals) for vals in self.controlled.values())
+        self.latent_size = c.latent_size
+        self.encoder = RNNEncoder(v, c.embedding_size, c.hidden_size, 1, c.cell, True, pad, c.dropout)
+        self.latent = GaussianLatent(self.encoder.output_size, c.latent_size)
+        self.decoder = RNNDecoder(v, c.embedding_size, c.hidden_size, 1, c.cell, c.latent_size + self.code_size,
+                                  True, True, pad, c.dropout)
+        self.classifiers = nn.ModuleDict({
+            a: TextCNN(v, c.classifier_embedding, len(vals), c.classifier_filters, pad_id=pad)
+            for a, vals in self.controlled.items()
+        })
+
+    @classmethod
+    def default_data_info(cls) -> DataInfo:
+        return DataInfo(modality="text", vocab_size=37, pad_id=0, bos_id=1, eos_id=2, unk_id=3, max_length=14,
+                        attributes={"sentiment": ["negative", "positive"], "tense": ["past", "present", "future"]})
+
+    # -- codes ---------------------------------------------------------------------------------------------------
+    def full_code(self, z: torch.Tensor, attrs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """[z, c]: ``attrs`` maps each controlled attribute to value indices ``[B]`` or distributions ``[B, K]``."""
+        blocks = [z]
+        for a, vals in self.controlled.items():
+            v = attrs[a]
+            blocks.append(F.one_hot(v, len(vals)).to(z.dtype) if v.dim() == 1 else v.to(z.dtype))
+        return torch.cat(blocks, 1)
+
+    def classify(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each classifier's logits for real (token id) sentences."""
+        return {a: clf(tokens, lengths) for a, clf in self.classifiers.items()}
+
+    def predict_attributes(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Most likely value index per attribute, by the model's own classifiers."""
+        return {a: logits.argmax(1) for a, logits in self.classify(tokens, lengths).items()}
+
+    def real_codes(self, batch, logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """c for real sentences: the label where there is one, else the classifier's (detached) distribution."""
+        out = {}
+        for a, vals in self.controlled.items():
+            probs = logits[a].detach().softmax(1)
+            labels = batch.get(f"attr_{a}")
+            if labels is not None:
+                known = labels >= 0
+                probs = torch.where(known.unsqueeze(1), F.one_hot(labels.clamp(min=0), len(vals)).to(probs.dtype), probs)
+            out[a] = probs
+        return out
+
+    def random_attributes(self, n: int, device, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        return {a: torch.randint(len(vals), (n,), generator=generator, device=device) for a, vals in self.controlled.items()}
+
+    # -- likelihood pieces (evaluation, sampler) -------------------------------------------------------------------
+    def encode_stats(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.latent(self.encoder(tokens, lengths))
+
+    def sentence_nll(self, tokens: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
+        """-log p(x | z, c(x)) per sentence, in nats, with c(x) the classifiers' most likely values."""
+        code = self.full_code(z, self.predict_attributes(tokens, lengths))
+        return self.decoder.sentence_nll(tokens, code, self.data_info.pad_id)
+
+    # -- training ------------------------------------------------------------------------------------------------
+    def _generation_steps(self) -> int:
+        return self.config.generated_length or max((self.data_info.max_length or 20) - 1, 2)
+
+    def _control_on(self, ctx: StepContext) -> bool:
+        return ctx.training and ctx.step >= self.config.control_start_step
+
+    def training_step(self, batch, ctx: StepContext) -> StepOutput:
+        if ctx.optimizer == "disc":
+            return self._classifier_step(batch, ctx)
+        tokens, lengths = batch["tokens"], batch["lengths"]
+        with torch.no_grad():
+            logits = self.classify(tokens, lengths)
+        mu, logvar = self.encode_stats(tokens, lengths)
+        z = GaussianLatent.sample(mu, logvar)
+        code = self.full_code(z, self.real_codes(batch, logits))
+        inputs = word_dropout(tokens[:, :-1], self.config.word_dropout if self.training else 0.0, self.data_info)
+        rec = self.decoder.sentence_nll(tokens, code, self.data_info.pad_id, inputs=inputs)
+        kl = gaussian_kl(mu, logvar).sum(1)
+        beta = self.config.kl.weight(ctx.step, ctx.total_steps)
+        loss = rec.mean() + beta * kl.mean()
+        metrics = {"rec": rec.mean().detach(), "kl": kl.mean().detach(), "beta": beta}
+        if self._control_on(ctx):
+            attr_loss, z_loss, accs = self._control_losses(len(tokens), tokens.device)
+            loss = loss + self.config.attribute_weight * attr_loss + self.config.independence_weight * z_loss
+            metrics.update({"attr": attr_loss.detach(), "indep": z_loss.detach(), **accs})
+        return StepOutput(loss, metrics)
+
+    def _control_losses(self, n: int, device) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+        """Soft sentences from random (z, c): the classifiers should find c in them, the encoder should find z."""
+        z = torch.randn(n, self.latent_size, device=device)
+        attrs = self.random_attributes(n, device)
+        info = self.data_info
+        soft = soft_decode(self.decoder, self.full_code(z, attrs), self._generation_steps(), info.bos_id, info.eos_id,
+                           info.pad_id, self.config.tau)
+        attr_loss = torch.zeros((), device=device)
+        accs = {}
+        for a, clf in self.classifiers.items():
+            logits = clf.forward_embedded(soft.embed(clf.embedding), soft.mask)
+            attr_loss = attr_loss + F.cross_entropy(logits, attrs[a])
+            accs[f"gen_acc/{a}"] = float((logits.argmax(1) == attrs[a]).float().mean())
+        mu, _ = self.latent(self.encoder.encode_embedded(soft.embed(self.encoder.embedding), soft.lengths))
+        z_loss = (mu - z).pow(2).sum(1).mean()
+        return attr_loss, z_loss, accs
+
+    def _classifier_step(self, batch, ctx: StepContext) -> StepOutput:
+        tokens, lengths = batch["tokens"], batch["lengths"]
+        loss = torch.zeros((), device=tokens.device)
+        metrics: dict[str, float] = {}
+        for a, logits in self.classify(tokens, lengths).items():
+            labels = batch.get(f"attr_{a}")
+            known = labels >= 0 if labels is not None else torch.zeros(len(tokens), dtype=torch.bool, device=tokens.device)
+            if bool(known.any()):
+                loss = loss + F.cross_entropy(logits[known], labels[known])
+                metrics[f"clf_acc/{a}"] = float((logits[known].argmax(1) == labels[known]).float().mean())
+            else:
+                loss = loss + 0.0 * logits.sum()  # keeps every classifier in the graph of this step
+        if self._control_on(ctx) and self.config.generated_weight > 0:
+            with torch.no_grad():
+                n = len(tokens)
+                attrs = self.random_attributes(n, tokens.device)
+                info = self.data_info
+                gen = soft_decode(self.decoder, self.full_code(torch.randn(n, self.latent_size, device=tokens.device), attrs),
+                                  self._generation_steps(), info.bos_id, info.eos_id, info.pad_id, self.config.tau)
+            for a, clf in self.classifiers.items():
+                logits = clf(gen.tokens, gen.lengths)
+                probs = logits.softmax(1)
+                entropy = -(probs * logits.log_softmax(1)).sum(1).mean()
+                loss = loss + self.config.generated_weight * (F.cross_entropy(logits, attrs[a]) + self.config.entropy_weight * entropy)
+        return StepOutput(loss, {"clf": loss.detach(), **metrics})
+
+    def optimizer_names(self) -> list[str]:
+        return ["main", "disc"]
+
+    def optimizers(self, lr: float, weight_decay: float) -> dict[str, torch.optim.Optimizer]:
+        clf = set(self.classifiers.parameters())
+        rest = [p for p in self.parameters() if p not in clf]
+        return {"main": adamw(rest, lr, weight_decay), "disc": adamw(self.classifiers.parameters(), lr, weight_decay)}
+
+    # -- evaluation ---------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, batches: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
+        """Held-out ELBO terms (c from labels), the classifiers' accuracy on labelled real sentences, and control
+        accuracy of greedy sentences from random (z, c) as judged by those same classifiers (self-judged: an
+        independent classifier gives the honest number)."""
+        from sentae.evaluation.text import active_units
+
+        rec_sum = kl_sum = words = n = 0.0
+        right = {a: 0 for a in self.controlled}
+        seen = {a: 0 for a in self.controlled}
+        mus = []
+        for batch in batches:
+            tokens, lengths = batch["tokens"], batch["lengths"]
+            logits = self.classify(tokens, lengths)
+            mu, logvar = self.encode_stats(tokens, lengths)
+            code = self.full_code(GaussianLatent.sample(mu, logvar), self.real_codes(batch, logits))
+            rec_sum += float(self.decoder.sentence_nll(tokens, code, self.data_info.pad_id).sum())
+            kl_sum += float(gaussian_kl(mu, logvar).sum())
+            words += float((lengths - 1).sum())
+            n += len(lengths)
+            mus.append(mu.float())
+            for a in self.controlled:
+                labels = batch.get(f"attr_{a}")
+                if labels is not None:
+                    known = labels >= 0
+                    right[a] += int((logits[a].argmax(1)[known] == labels[known]).sum())
+                    seen[a] += int(known.sum())
+        au, _ = active_units(torch.cat(mus))
+        out = {"loss": (rec_sum + kl_sum) / n, "rec": rec_sum / n, "kl": kl_sum / n,
+               "nll_bound_per_word": (rec_sum + kl_sum) / words, "active_units": float(au)}
+        for a in self.controlled:
+            if seen[a]:
+                out[f"clf_acc/{a}"] = right[a] / seen[a]
+        g = torch.Generator(device=self.decoder.output.weight.device).manual_seed(0)
+        m = 200
+        attrs = self.random_attributes(m, self.decoder.output.weight.device, g)
+        z = torch.randn(m, self.latent_size, generator=g, device=self.decoder.output.weight.device)
+        ids = self.generate(self.full_code(z, attrs), m, DecodeConfig(max_length=self._generation_steps()))
+        framed = torch.cat([torch.full((m, 1), self.data_info.bos_id, device=ids.device), ids], 1)
+        lens = 1 + torch.where((ids == self.data_info.eos_id).any(1), (ids == self.data_info.eos_id).float().argmax(1) + 1,
+                               torch.full((m,), ids.shape[1], device=ids.device))
+        for a, logits in self.classify(framed, lens).items():
+            out[f"ctrl_acc_self/{a}"] = float((logits.argmax(1) == attrs[a]).float().mean())
+        return out
+
+    # -- generation ---------------------------------------------------------------------------------------------
+    def example_batch(self, batch_size: int, generator: torch.Generator):
+        batch = example_batch(self.data_info, batch_size, generator)
+        for a, vals in self.controlled.items():
+            labels = torch.randint(len(vals), (batch_size,), generator=generator)
+            labels[0] = -1  # one unlabelled sentence per batch: the semi-supervised path is always exercised
+            batch[f"attr_{a}"] = labels
+        return batch
+
+    def generate(self, code: torch.Tensor, n: int, config: DecodeConfig = DecodeConfig(), generator=None) -> torch.Tensor:
+        """Token ids from full codes ``[n, latent_size + code_size]``; a code of only z gets random attributes."""
+        if code.shape[1] == self.latent_size:
+            code = self.full_code(code, self.random_attributes(n, code.device, generator))
+        info = self.data_info
+        return decode(self.decoder, code, n, info.bos_id, info.eos_id, info.pad_id, config, generator)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        device = self.decoder.output.weight.device
+        z = torch.randn(n, self.latent_size, generator=generator, device=device)
+        cfg = DecodeConfig(strategy="greedy", max_length=self.data_info.max_length or 30)
+        return self.generate(z, n, cfg, generator)
