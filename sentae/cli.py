@@ -221,16 +221,48 @@ def _write_lines(lines: list[str], output: str) -> None:
         fh.write("\n".join(lines) + "\n")
 
 
+def _parse_attrs(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise SentaeError(f"--attr expects NAME=VALUE (e.g. sentiment=positive), got '{pair}'")
+        out[name.strip()] = value.strip()
+    return out
+
+
 @main.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
-@click.option("-n", "--num", default=10, show_default=True, help="Number of sentences.")
+@click.option("-n", "--num", default=10, show_default=True, help="Number of sentences (per cell with --grid).")
+@click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
+              help="Controllable models: fix an attribute of the samples, e.g. --attr tense=future (repeatable).")
+@click.option("--grid", is_flag=True, help="Controllable models: a table of samples for every combination of values.")
 @click.option("-o", "--output", default="-", help="File to write (default: standard output).")
 @_decoding_options
 @_friendly
-def sample(run: str, num: int, output: str, device: str, seed: int | None, **kw) -> None:
+def sample(run: str, num: int, attrs: tuple[str, ...], grid: bool, output: str, device: str, seed: int | None,
+           **kw) -> None:
     """Sample sentences from the prior of a trained text model in RUN."""
     sampler = _text_sampler(run, device)
-    _write_lines(sampler.sample(num, seed=seed, **_decoding(kw)), output)
+    fixed = _parse_attrs(attrs)
+    if not grid:
+        _write_lines(sampler.sample(num, seed=seed, attributes=fixed, **_decoding(kw)), output)
+        return
+    import itertools
+
+    ctrl = sampler.controlled
+    if not ctrl:
+        raise SentaeError(f"--grid needs a model with attribute codes; '{sampler.model.name}' has none")
+    sampler.attribute_indices(fixed, 1)  # validates the names and values
+    names = list(ctrl)
+    choices = [[fixed[a]] if a in fixed else ctrl[a] for a in names]
+    rows = []
+    for i, combo in enumerate(itertools.product(*choices)):
+        cell = dict(zip(names, combo))
+        cell_seed = None if seed is None else seed + i
+        rows += [[*combo, s] for s in sampler.sample(num, seed=cell_seed, attributes=cell, **_decoding(kw))]
+    text = _table(rows, [a.upper() for a in names] + ["SENTENCE"])
+    _write_lines(text.split("\n"), output)
 
 
 @main.command()
@@ -261,6 +293,50 @@ def interpolate(run: str, first: str, second: str, steps: int, method: str, outp
     _write_lines(sampler.interpolate(first, second, steps, method, seed=seed, **_decoding(kw)), output)
 
 
+@main.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.argument("input", default="-", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--attribute", required=True, help="Attribute to change, e.g. sentiment.")
+@click.option("--to", "to", required=True, help="Value to move toward, e.g. positive.")
+@click.option("--from", "source", default=None, help="Value to move away from (default: every other value).")
+@click.option("--scale", default=1.0, show_default=True, help="k in z + k * offset.")
+@click.option("--labelled", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="JSONL/CSV/TSV with a text column and the attribute's column (default: the run's training data).")
+@click.option("--count", default=2000, show_default=True, help="Labelled sentences per side for the mean codes.")
+@click.option("-o", "--output", default="-", help="File to write (default: standard output).")
+@_decoding_options
+@_friendly
+def transfer(run: str, input: str, attribute: str, to: str, source: str | None, scale: float, labelled: str | None,
+             count: int, output: str, device: str, seed: int | None, **kw) -> None:
+    """Change an attribute of each sentence of INPUT by latent vector arithmetic.
+
+    offset = mean code of sentences with value TO - mean code of the others (or of --from); each sentence is
+    decoded from its code + SCALE * offset.
+    """
+    sampler = _text_sampler(run, device)
+    lines = _read_lines(input)
+    out = sampler.transfer(lines, attribute, to, scale, source=source, labelled=labelled, count=count, seed=seed,
+                           **_decoding(kw))
+    _write_lines(out, output)
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.argument("text")
+@click.option("-n", "--num", default=5, show_default=True, help="Neighbours to show.")
+@click.option("--pool", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="File of sentences to search (default: the run's training data).")
+@click.option("--count", default=20000, show_default=True, help="Search the first COUNT training sentences.")
+@click.option("--metric", type=click.Choice(["euclidean", "cosine"]), default="euclidean", show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+@_friendly
+def neighbours(run: str, text: str, num: int, pool: str | None, count: int, metric: str, device: str) -> None:
+    """The training sentences nearest to TEXT in latent space, with their distances."""
+    sampler = _text_sampler(run, device)
+    found = sampler.neighbours(text, num, pool=_read_lines(pool) if pool else None, count=count, metric=metric)
+    click.echo(_table([[f"{d:.3f}", t] for t, d in found], [f"DISTANCE ({metric})", "SENTENCE"]))
+
+
 @main.command("eval")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--split", default="test", show_default=True, help="Held-out split to evaluate.")
@@ -274,17 +350,32 @@ def interpolate(run: str, first: str, second: str, steps: int, method: str, outp
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the report as JSON here.")
 @_friendly
 def eval_cmd(run: str, json_out: str | None, **kw) -> None:
-    """Evaluate a text model: IW-NLL, perplexity, ELBO terms, KL, MI, active units, BLEU, distinct-n."""
+    """Evaluate a model. Text: IW-NLL, perplexity, ELBO terms, KL, MI, active units, BLEU, distinct-n. Image:
+    reconstruction error per image, the PCA baseline, a linear probe of the codes, and figures in RUN/report/."""
     import json
 
-    from .evaluation.run_eval import evaluate_text_run, format_report
+    from .evaluation.images import is_image_run
 
-    report = evaluate_text_run(run, **kw)
-    click.echo(format_report(report))
+    if is_image_run(run):
+        from .evaluation.images import evaluate_image_run, format_image_report
+
+        report = evaluate_image_run(run, split=kw["split"], max_images=kw["max_sentences"],
+                                    subset_seed=kw["subset_seed"], batch_size=kw["batch_size"], device=kw["device"])
+        click.echo(format_image_report(report))
+        click.echo(f"figures and summary: {Path(run) / 'report'}")
+    else:
+        from .evaluation.run_eval import evaluate_text_run, format_report
+
+        report = evaluate_text_run(run, **kw)
+        click.echo(format_report(report))
     if json_out:
         from .training.checkpoint import atomic_write_text
 
         atomic_write_text(Path(json_out), json.dumps(report, indent=2))
+
+
+from .cli_classifier import classifier as _classifier_group  # noqa: E402  (added once `main` exists)
+main.add_command(_classifier_group)
 
 
 if __name__ == "__main__":

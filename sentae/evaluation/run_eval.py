@@ -52,6 +52,9 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
     model = sampler.model
     if model.data_info.modality != "text":
         raise SentaeError(f"{run_dir}: `sentae eval` reports text metrics; model '{model.name}' is an image model")
+    if not callable(getattr(model, "sentence_nll", None)):
+        raise SentaeError(f"{run_dir}: model '{model.name}' does not model sentences (no likelihood to evaluate); "
+                          f"a classifier run is scored by `sentae classifier predict`")
     data = data or rebuild_data(run_dir)
     if data.split_size(split) == 0:
         raise SentaeError(f"{run_dir}: the data has no '{split}' split (has: {', '.join(data.split_names())})")
