@@ -110,3 +110,4 @@ def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int) 
 def _import_builtin_sources() -> None:
     from . import images  # noqa: F401  (registers digits, mnist)
     from . import text  # noqa: F401  (registers text, ptb, yelp, rt_polarity, hf)
+    from . import reviews  # noqa: F401  (registers reviews, the embedded generated corpus)

@@ -12,7 +12,9 @@ Options (``data.options``) shared by every text source: ``tokenizer`` (word | bp
 others), ``min_freq`` (default 1), ``max_length`` (tokens without bos/eos, default 50), ``length_policy``
 (truncate | drop, default truncate), ``max_line_tokens`` (a longer line is an error, default 1000). The vocabulary is
 built from the train split only. ``data.limit`` keeps the first N examples of each file read. Blank lines (and
-blank texts) are skipped.
+blank texts) are skipped. ``tense_labels: true`` adds the attribute ``tense`` (past / present / future) to every
+split, labelled by the rule-based ``sentae.data.tense.label_tense`` (-1, a missing label, where a sentence has no
+finite verb); a corpus that already has a ``tense`` attribute is a configuration error.
 """
 from __future__ import annotations
 
@@ -28,14 +30,15 @@ from typing import Any, Iterable
 import torch
 
 from ..config import DataConfig
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..model import Batch, DataInfo
 from . import DataModule, register_source, resolve_path, split_indices
 from .tokenizers import TOKENIZER_FILE, Tokenizer, load_tokenizer, train_tokenizer
 
 __all__ = ["TextData", "TextSplit", "ReadSpec", "read_file", "load_tokenizer"]
 
-COMMON_OPTIONS = {"tokenizer", "vocab_size", "min_freq", "max_length", "length_policy", "max_line_tokens"}
+COMMON_OPTIONS = {"tokenizer", "vocab_size", "min_freq", "max_length", "length_policy", "max_line_tokens",
+                  "tense_labels"}
 READ_OPTIONS = {"text_column", "attributes", "attribute_columns", "format", "encoding"}
 HF_OPTIONS = {"hf_dataset", "hf_config", "hf_data_files", "streaming", "cache_dir"}
 SPLIT_ALIASES = {"train": "train", "valid": "val", "val": "val", "dev": "val", "validation": "val", "test": "test"}
@@ -314,7 +317,7 @@ def _options(cfg: DataConfig, allowed: set[str]) -> dict[str, Any]:
         "vocab_size": (lambda v: pos(v) and v > 4, "an integer above 4 (the 4 specials count)"),
         **{k: (lambda v: isinstance(v, str), "a string")
            for k in ("text_column", "encoding", "hf_dataset", "hf_config", "cache_dir", "train", "valid", "test")},
-        "streaming": (lambda v: isinstance(v, bool), "true or false"),
+        **{k: (lambda v: isinstance(v, bool), "true or false") for k in ("streaming", "tense_labels")},
         "attributes": (lambda v: isinstance(v, dict) and all(isinstance(x, list) and x for x in v.values()),
                        "a mapping of attribute name -> list of allowed values"),
         "attribute_columns": (lambda v: isinstance(v, dict) and set(v) <= set(o["attributes"]),
@@ -348,9 +351,24 @@ def _carve(splits: dict[str, TextSplit], cfg: DataConfig) -> dict[str, TextSplit
 
 def _assemble(cfg: DataConfig, o: dict[str, Any], splits: dict[str, TextSplit], attributes: dict[str, list[str]]) -> TextData:
     splits = _carve(splits, cfg)
+    if o.get("tense_labels"):
+        attributes = _add_tense(splits, attributes, cfg.source)
     kind = o.get("tokenizer", "word")
     tok = train_tokenizer(kind, splits["train"].texts, o.get("vocab_size"), o.get("min_freq", 1))
     return TextData(splits, tok, attributes, o.get("max_length", 50), o.get("length_policy", "truncate"), cfg.source)
+
+
+def _add_tense(splits: dict[str, TextSplit], attributes: dict[str, list[str]], source: str) -> dict[str, list[str]]:
+    """Label every sentence's tense with the rule-based labeller (-1 where it finds no finite verb)."""
+    from .tense import TENSES, label_tenses
+
+    if "tense" in attributes:
+        raise ConfigError(f"data source '{source}': data.options.tense_labels adds the attribute 'tense', but the "
+                          "corpus already has one; drop the option or rename the corpus attribute")
+    index = {t: i for i, t in enumerate(TENSES)}
+    for split in splits.values():
+        split.labels["tense"] = [index.get(t, -1) for t in label_tenses(split.texts)]
+    return {**attributes, "tense": list(TENSES)}
 
 
 # --------------------------------------------------------------------------------------------------------------
