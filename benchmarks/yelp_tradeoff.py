@@ -153,7 +153,9 @@ def plot(summary: dict, figure_dir: Path) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=3.0, help="wall-clock training budget per model and seed")
+    ap.add_argument("--steps", type=int, default=2500, help="optimizer steps per model and seed (the same for every row)")
+    ap.add_argument("--minutes", type=float, default=None, help="a wall-clock budget per model and seed instead of --steps")
+    ap.add_argument("--precision", default="bf16", choices=["fp32", "bf16"], help="training precision of every row")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     ap.add_argument("--samples", type=int, default=1000, help="prior samples for fluency and reverse perplexity")
@@ -181,15 +183,19 @@ def main() -> None:
         for seed in args.seeds:
             run = runs / f"{MODELS[name]}_s{seed}"
             if not (run / "model.safetensors").is_file():
+                budget = ([f"train.max_time_s={args.minutes * 60}", "train.max_steps=1000000"] if args.minutes
+                          else [f"train.max_steps={args.steps}", "train.max_time_s=null"])
+                sets = [f"train.seed={seed}", f"train.precision={args.precision}", "train.progress=log", *budget]
                 run_cli(["train", str(ROOT / "recipes" / f"{MODELS[name]}.yaml"), "--out", str(run),
-                         "--set", f"train.seed={seed}", "--set", f"train.max_time_s={args.minutes * 60}",
-                         "--set", "train.progress=log"], run.with_suffix(".log"))
+                         *[x for s in sets for x in ("--set", s)]], run.with_suffix(".log"))
             cache = run / "tradeoff_eval.json"
             if cache.is_file():
                 result = json.loads(cache.read_text())
             else:
                 result = evaluate(run, texts, labels, clf, Path(args.lm), args.samples, seed)
-                result["steps"] = max(json.loads(l)["step"] for l in (run / "metrics.jsonl").read_text().splitlines())
+                rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+                result["steps"] = max(r["step"] for r in rows)
+                result["train_seconds"] = max(r.get("elapsed_s", 0.0) for r in rows)
                 cache.write_text(json.dumps(result, indent=2))
             per_run.setdefault(name, {})[seed] = result
             print(f"{name} seed {seed}: BLEU {result['recon_bleu']:.1f}, fluency {result['fluency_ppl']:.1f}, "
@@ -198,7 +204,8 @@ def main() -> None:
     summary = {}
     for name, by_seed in per_run.items():
         rs = list(by_seed.values())
-        s = {k: mean_sd([r[k] for r in rs]) for k in ("recon_bleu", "fluency_ppl", "reverse_ppl", "prior_distinct_2", "steps")}
+        s = {k: mean_sd([r[k] for r in rs]) for k in ("recon_bleu", "fluency_ppl", "reverse_ppl", "prior_distinct_2", "steps",
+                                                      "train_seconds")}
         s["transfer"] = {str(k): {m: mean_sd([r["transfer"][str(k)][m] for r in rs]) for m in ("accuracy", "self_bleu")}
                          for k in SCALES}
         summary[name] = s
@@ -206,7 +213,8 @@ def main() -> None:
     report = {
         "benchmark": "yelp_tradeoff",
         "data": "yelp: train 167,017 sentences; test 1,000 (Li et al. 2018); transfer offsets from 2,000 train sentences per value",
-        "budget": f"{args.minutes} min wall clock per model and seed, one thread each, batch 64, emb 128 / LSTM 256 / latent 32",
+        "budget": (f"{args.minutes} min wall clock" if args.minutes else f"{args.steps} steps")
+        + f" per model and seed in {args.precision}, one thread each, batch 64, emb 128 / LSTM 256 / latent 32",
         "seeds": args.seeds,
         "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores; torch threads 1 per run",
         "classifier": clf.describe(),

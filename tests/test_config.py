@@ -93,8 +93,10 @@ def test_int_is_accepted_for_a_float_field():
 
 def test_quickstart_recipe_of_the_repo_loads():
     recipe = load_recipe(REPO / "recipes" / "quickstart.yaml")
-    assert recipe.model.type == "mlp_vae"
+    assert recipe.model.type == "ctrl_vae" and recipe.data.source == "reviews"
     assert recipe.name == "quickstart"
+    digits = load_recipe(REPO / "recipes" / "mlp_vae_digits.yaml")
+    assert digits.model.type == "mlp_vae" and digits.name == "mlp_vae_digits"
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ class CtrlVAEConfig:
     entropy_weight: float = 0.1  # beta: minimum-entropy term on classifier predictions of generated sentences
     tau: float = 0.5  # softmax temperature of soft generation (lower: closer to one-hot)
     generated_length: int = 0  # tokens generated for the control losses (0: the data's max length)
+    generated_batch: int = 0  # sentences generated per step for the control losses (0: the batch size)
 
     def __post_init__(self) -> None:
         for name in ("embedding_size", "hidden_size", "latent_size", "classifier_embedding", "classifier_filters"):
@@ -72,7 +73,7 @@ class CtrlVAEConfig:
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         for name in ("attribute_weight", "independence_weight", "generated_weight", "entropy_weight",
-                     "control_start_step", "generated_length"):
+                     "control_start_step", "generated_length", "generated_batch"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.tau <= 0:
@@ -181,7 +182,7 @@ class CtrlVAE(SentaeModel):
         loss = rec.mean() + beta * kl.mean()
         metrics = {"rec": rec.mean().detach(), "kl": kl.mean().detach(), "beta": beta}
         if self._control_on(ctx):
-            attr_loss, z_loss, accs = self._control_losses(len(tokens), tokens.device)
+            attr_loss, z_loss, accs = self._control_losses(self.config.generated_batch or len(tokens), tokens.device)
             loss = loss + self.config.attribute_weight * attr_loss + self.config.independence_weight * z_loss
             metrics.update({"attr": attr_loss.detach(), "indep": z_loss.detach(), **accs})
         return StepOutput(loss, metrics)
@@ -217,7 +218,7 @@ class CtrlVAE(SentaeModel):
                 loss = loss + 0.0 * logits.sum()  # keeps every classifier in the graph of this step
         if self._control_on(ctx) and self.config.generated_weight > 0:
             with torch.no_grad():
-                n = len(tokens)
+                n = self.config.generated_batch or len(tokens)
                 attrs = self.random_attributes(n, tokens.device)
                 info = self.data_info
                 gen = soft_decode(self.decoder, self.full_code(torch.randn(n, self.latent_size, device=tokens.device), attrs),
