@@ -161,3 +161,20 @@ def test_eval_reports_no_likelihood_for_deterministic_codes(run_dir):
     assert "iw_nll_nats_per_sentence" not in m and "kl_nats_per_sentence" not in m
     assert report["iw_samples"] is None
     assert m["recon_bleu_greedy_from_mean"] > 50 and m["active_units"] >= 1
+
+
+def test_transfer_raises_an_independent_classifiers_probability(run_dir, corpus, tmp_path):
+    """Judged by a text_classifier trained separately on the same corpus (its own tokenizer and run folder)."""
+    from sentae.evaluation.classifier import train_classifier
+
+    data = {"source": "text", "path": str(corpus), "val_fraction": 0.1, "test_fraction": 0.1,
+            "options": {"attributes": {"sentiment": ["negative", "positive"]}}}
+    clf = train_classifier(data, "sentiment", tmp_path / "clf", max_steps=150,
+                           overrides=["model.embedding_size=16", "model.num_filters=8", "train.progress=none"])
+    assert clf.heldout_accuracy >= 0.9
+    sampler = sentae.load(run_dir)
+    negative = [f"{s} was {a} ." for s in SUBJECTS for a in NEGATIVE]
+    pos = clf.values.index("positive")
+    before = clf.predict_proba(sampler.transfer(negative, "sentiment", "positive", scale=0.0))[:, pos].mean()
+    after = clf.predict_proba(sampler.transfer(negative, "sentiment", "positive", scale=2.0))[:, pos].mean()
+    assert float(after) > float(before) + 0.3, (float(before), float(after))
