@@ -81,6 +81,7 @@ class TrainConfig:
     early_stop_patience: int | None = None  # validations without improvement before stopping
     max_nonfinite: int = 5  # non-finite losses in a row before training stops
     progress: Literal["auto", "bar", "log", "none"] = "auto"  # auto: a bar on a terminal, log lines otherwise
+    threads: int | None = None  # CPU threads for torch ops (null: torch's default, one per core); 1 suits small models
 
 
 @dataclass
@@ -320,6 +321,8 @@ def _check_train(t: TrainConfig, where: str) -> None:
             raise ConfigError(f"{where}: 'train.{name}' must be 0 or more, got {getattr(t, name)}")
     if t.lr <= 0:
         raise ConfigError(f"{where}: 'train.lr' must be positive, got {t.lr}")
+    if t.threads is not None and t.threads < 1:
+        raise ConfigError(f"{where}: 'train.threads' must be at least 1 (or null), got {t.threads}")
     if t.early_stop_patience is not None and t.early_stop_metric is None:
         raise ConfigError(f"{where}: 'train.early_stop_patience' needs 'train.early_stop_metric'")
 

@@ -435,3 +435,9 @@ def test_unknown_data_source_is_caught_when_the_recipe_loads(tmp_path):
     path.write_text("model: {type: mlp_vae}\ndata: {source: digit}\n")
     with pytest.raises(ConfigError, match=r"r.yaml: unknown data source 'data.source: digit'; did you mean 'digits'\?"):
         load_recipe(path)
+
+
+def test_train_threads_must_be_positive(tmp_path):
+    with pytest.raises(ConfigError, match=r"'train.threads' must be at least 1"):
+        load_recipe({"model": {"type": "mlp_vae"}, "train": {"threads": 0}})
+    assert load_recipe({"model": {"type": "mlp_vae"}, "train": {"threads": 1}}).train.threads == 1

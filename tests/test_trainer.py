@@ -232,3 +232,13 @@ def test_recipe_object_with_overrides(tmp_path):
     rec = sentae.load_recipe(recipe())
     run = sentae.train(rec, ["train.max_steps=7"], out=tmp_path / "run")
     assert run.result.steps == 7
+
+
+def test_threads_setting_is_applied(tmp_path):
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        sentae.train(recipe(max_steps=2, threads=1), out=tmp_path / "run")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

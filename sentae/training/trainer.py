@@ -85,6 +85,10 @@ class Trainer:
     # ------------------------------------------------------------------------------------------------------------
     def fit(self, model: SentaeModel, data) -> TrainResult:
         cfg, info = self.cfg, self.dist
+        if cfg.threads is not None:
+            # Small models gain little from intra-op threads, and on a busy machine threads that wait for each other
+            # at every tiny op can slow a step down many times over; one thread is then faster.
+            torch.set_num_threads(cfg.threads)
         device = resolve_device(cfg.device, info.local_rank)
         dist_util.init(info, device)
         if info.is_main:
