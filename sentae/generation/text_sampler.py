@@ -100,15 +100,19 @@ class TextSampler(Sampler):
         return out
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None, attributes: dict[str, str] | None = None, **decoding) -> list[str]:
+    def sample(self, n: int, seed: int | None = None, attributes: dict[str, str] | None = None, **options) -> list[str]:
         """``n`` sentences from the prior (z ~ N(0, I)); language models sample from p(x) directly. With a
-        controllable model, ``attributes`` fixes values of the structured code (the others are drawn at random).
+        controllable model, attribute values (``attributes={...}`` or keywords) fix the structured code; the
+        attributes not given are drawn at random. Other keywords are decoding options.
 
-        >>> sampler.sample(5, attributes={"sentiment": "positive", "tense": "future"})  # doctest: +SKIP
+        >>> sampler.sample(5, sentiment="positive", tense="future")                     # doctest: +SKIP
+        >>> sampler.sample(5, attributes={"tense": "past"}, strategy="sample", top_p=0.9)  # doctest: +SKIP
         """
+        decoding = {k: v for k, v in options.items() if k in DECODING_OPTIONS}
+        values = {**(attributes or {}), **{k: str(v) for k, v in options.items() if k not in DECODING_OPTIONS}}
         cfg = self.decode_config(**{"strategy": "sample", **decoding})
         g = self._generator(seed)
-        chosen = self.attribute_indices(attributes or {}, n)
+        chosen = self.attribute_indices(values, n)
         z = torch.randn(n, self.model.latent_size, generator=g, device=self.device) if self.has_latent else None
         if self.controlled:
             attrs = {**self.model.random_attributes(n, self.device, g), **chosen}

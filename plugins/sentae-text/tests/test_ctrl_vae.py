@@ -100,7 +100,7 @@ def run_dir(tmp_path_factory):
                  "options": {"attributes": {"sentiment": ["negative", "positive"],
                                             "tense": ["past", "present", "future"]}}},
         "train": {"max_steps": 700, "batch_size": 32, "lr": 0.005, "eval_every": 350, "ckpt_every": 700,
-                  "progress": "none"},
+                  "progress": "none", "threads": 1},
     }
     return sentae.train(recipe, out=root / "run").path
 
@@ -119,6 +119,15 @@ def test_generation_with_every_value(run_dir):
             total += len(out)
     assert right["sentiment"] / total >= 0.8, right
     assert right["tense"] / total >= 0.8, right
+
+
+def test_keyword_attributes_equal_the_dict(run_dir):
+    sampler = sentae.load(run_dir)
+    a = sampler.sample(4, seed=3, sentiment="negative", tense="future", strategy="greedy")
+    b = sampler.sample(4, seed=3, attributes={"sentiment": "negative", "tense": "future"}, strategy="greedy")
+    assert a == b
+    with pytest.raises(sentae.SentaeError, match="valid values: negative, positive"):
+        sampler.sample(2, sentiment="neutral")
 
 
 def test_transfer_keeps_z_and_sets_code(run_dir):

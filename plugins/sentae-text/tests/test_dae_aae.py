@@ -45,7 +45,7 @@ def run_dir(corpus, tmp_path_factory):
         "data": {"source": "text", "path": str(corpus), "val_fraction": 0.1, "test_fraction": 0.1,
                  "options": {"attributes": {"sentiment": ["negative", "positive"]}}},
         "train": {"max_steps": 1000, "batch_size": 32, "lr": 0.005, "eval_every": 500, "ckpt_every": 1000,
-                  "progress": "none"},
+                  "progress": "none", "threads": 1},
     }
     return sentae.train(recipe, out=tmp_path_factory.mktemp("runs") / "daae").path
 
