@@ -67,8 +67,8 @@ def train(
 ) -> Run:
     """Train the model a recipe describes and write a run folder; returns the ``Run``.
 
-    >>> run = train("recipes/quickstart.yaml", ["train.max_steps=20"], out="runs/demo")  # doctest: +SKIP
-    >>> sampler = run.load()                                                           # doctest: +SKIP
+    >>> run = train("recipes/mlp_vae_digits.yaml", ["train.max_steps=20"], out="runs/demo")  # doctest: +SKIP
+    >>> sampler = run.load()                                                               # doctest: +SKIP
     """
     from .data import build_data
     from .training.distributed import from_env
@@ -168,8 +168,8 @@ def save_pretrained(model: SentaeModel, folder: str | Path) -> Path:
 def load(run_dir: str | Path, device: str | torch.device = "cpu"):
     """A ready Sampler for a run folder: a ``TextSampler`` (with the run's tokenizer) for text models.
 
-    >>> sampler = load("runs/quickstart")  # doctest: +SKIP
-    >>> images = sampler.sample(4)         # doctest: +SKIP
+    >>> sampler = load("runs/mlp_vae_digits")  # doctest: +SKIP
+    >>> images = sampler.sample(4)             # doctest: +SKIP
     """
     from .generation.sampler import Sampler
 

@@ -308,10 +308,11 @@ def interpolate(run: str, first: str, second: str, steps: int, method: str, outp
 @_friendly
 def transfer(run: str, input: str, attribute: str, to: str, source: str | None, scale: float, labelled: str | None,
              count: int, output: str, device: str, seed: int | None, **kw) -> None:
-    """Change an attribute of each sentence of INPUT by latent vector arithmetic.
+    """Change an attribute of each sentence of INPUT.
 
-    offset = mean code of sentences with value TO - mean code of the others (or of --from); each sentence is
-    decoded from its code + SCALE * offset.
+    A controllable model (ctrl_vae) keeps each sentence's z and sets the attribute's code to TO (--scale does not
+    apply). Any other model uses latent vector arithmetic: offset = mean code of sentences with value TO - mean
+    code of the others (or of --from); each sentence is decoded from its code + SCALE * offset.
     """
     sampler = _text_sampler(run, device)
     lines = _read_lines(input)

@@ -117,7 +117,7 @@ def load_recipe(
 ) -> Recipe:
     """Read a recipe (path or dict), apply ``a.b=c`` overrides and validate everything.
 
-    >>> recipe = load_recipe("recipes/quickstart.yaml", ["train.max_steps=10"])  # doctest: +SKIP
+    >>> recipe = load_recipe("recipes/mlp_vae_digits.yaml", ["train.max_steps=10"])  # doctest: +SKIP
     """
     if isinstance(source, dict):
         raw, where = _deep_copy(source), "<dict>"

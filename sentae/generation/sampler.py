@@ -11,8 +11,8 @@ from ..model import SentaeModel
 class Sampler:
     """A trained model in eval mode plus the run folder it came from.
 
-    >>> sampler = sentae.load("runs/quickstart")  # doctest: +SKIP
-    >>> sampler.sample(8, seed=0).shape          # doctest: +SKIP
+    >>> sampler = sentae.load("runs/mlp_vae_digits")  # doctest: +SKIP
+    >>> sampler.sample(8, seed=0).shape              # doctest: +SKIP
     torch.Size([8, 1, 8, 8])
     """
 
