@@ -85,6 +85,9 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
             hyps += sampler.to_text(model.generate(mu, len(mu), sampler.decode_config(strategy="greedy")))
     n = len(idx)
     where = f"{split} split, {n} sentences" + (f" (subset seed {subset_seed})" if n < data.split_size(split) else "")
+    if getattr(model, "controlled", None):
+        # The likelihood of a controllable model is conditional: c is read from each sentence by its classifiers.
+        where += "; likelihoods are p(x | c) with c from the model's own classifiers"
     metrics: dict[str, float] = {}
     if stochastic:
         metrics.update({
