@@ -1,0 +1,66 @@
+"""Helpers shared by the MNIST benchmarks: train a recipe through the real Trainer on one thread, evaluate the run on
+the test split with sentae's image metrics, and print tables. Not a benchmark itself."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def setup() -> None:
+    """One thread (the other core stays free) and the shared corpora, as the recipes expect."""
+    torch.set_num_threads(1)
+    os.environ.setdefault("SENTAE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+
+
+def train(recipe: str, out: Path, overrides: list[str] = ()) -> dict[str, Any]:
+    """Train ``recipes/<recipe>.yaml`` into ``out`` (replacing it): the recipe's step count, its time cap."""
+    import sentae
+
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    run = sentae.train(ROOT / "recipes" / f"{recipe}.yaml", ["train.progress=log", *overrides], out=out)
+    return {"recipe": f"recipes/{recipe}.yaml", "steps": run.result.steps, "out_of_time": run.result.out_of_time,
+            "train_seconds": round(time.perf_counter() - t0, 1)}
+
+
+def evaluate(run_dir: Path, data=None, pca: bool = True) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """(report without arrays, the arrays, the model) of a run on the test split; PCA/probe fitted on train."""
+    from sentae import load_model
+    from sentae.evaluation.images import evaluate_image_model, rebuild_image_data
+
+    model = load_model(run_dir)
+    data = data or rebuild_image_data(run_dir, model.data_info.image_shape)
+    report = evaluate_image_model(model, data, "test", pca=pca)
+    return report, report.pop("arrays"), model
+
+
+def environment() -> dict[str, str]:
+    return {"python": platform.python_version(), "torch": torch.__version__, "threads": str(torch.get_num_threads()),
+            "cpu": platform.processor() or platform.machine()}
+
+
+def write_json(path: Path, result: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+def markdown(rows: list[list[Any]], header: list[str]) -> str:
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.3f}" if abs(v) < 100 else f"{v:,.0f}"
+        if isinstance(v, int):
+            return f"{v:,}"
+        return str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
