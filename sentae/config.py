@@ -50,7 +50,7 @@ def parse_yaml(text: str) -> Any:
 
 @dataclass
 class DataConfig:
-    source: str = "digits"  # digits | mnist (image sources built in); plugins add more
+    source: str = "digits"  # a registered data source: digits, mnist, image_folder, text, ptb, yelp, rt_polarity, reviews, hf
     path: str | None = None  # file or folder for sources read from disk; relative to $SENTAE_DATA_DIR if set
     val_fraction: float = 0.1  # share of the training pool held out for validation, in [0, 1)
     test_fraction: float = 0.1  # share held out as the test split, in [0, 1); ignored where a source has one
