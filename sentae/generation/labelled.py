@@ -1,9 +1,6 @@
 """Labelled sentences for latent arithmetic: from a file, from pairs in memory, or from a run's training data."""
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
 from typing import Sequence, Union
 
@@ -13,43 +10,29 @@ Labelled = Union[str, Path, Sequence[tuple[str, str]], None]
 
 
 def read_labelled_file(path: str | Path, attribute: str, text_column: str = "text") -> list[tuple[str, str]]:
-    """(text, value) pairs from a JSONL, CSV or TSV file with a text column and an ``attribute`` column.
-    Rows whose value is empty or null are skipped (unlabelled)."""
+    """(text, value) pairs from a JSONL, CSV or TSV file with a text column and an ``attribute`` column, read by
+    the corpus readers of ``sentae.data.text``. Rows whose value is empty or null are skipped (unlabelled)."""
+    from ..data.text import ReadSpec, _csv_rows, _decode, _jsonl_rows
+
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: labelled-sentence file not found")
-    try:
-        raw = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 ({exc})") from None
-    pairs: list[tuple[str, str]] = []
     suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".json"):
-        rows = []
-        for n, line in enumerate(raw.split("\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: not a JSON object ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{n}: not a JSON object")
-            rows.append((n, row))
-    elif suffix in (".csv", ".tsv"):
-        reader = csv.DictReader(io.StringIO(raw), delimiter="\t" if suffix == ".tsv" else ",")
-        rows = [(n + 2, row) for n, row in enumerate(reader)]
-    else:
+    if suffix not in (".jsonl", ".json", ".csv", ".tsv"):
         raise DataError(f"{path}: labelled sentences must be .jsonl, .csv or .tsv (with '{text_column}' and "
                         f"'{attribute}' columns)")
+    text = _decode(path, "utf-8")
+    if suffix in (".jsonl", ".json"):
+        rows = _jsonl_rows(path, text)
+    else:
+        rows = _csv_rows(path, text, suffix[1:], ReadSpec(text_column=text_column, attributes={attribute: []}))
+    pairs: list[tuple[str, str]] = []
     for n, row in rows:
         for col in (text_column, attribute):
             if col not in row:
                 raise DataError(f"{path}:{n}: no '{col}' column (has: {', '.join(row)})")
-        value, text = row[attribute], str(row[text_column] or "").strip()
-        if value is None or str(value).strip() == "" or not text:
+        value, sentence = row[attribute], str(row[text_column] or "").strip()
+        if value is None or str(value).strip() == "" or not sentence:
             continue
-        pairs.append((text, str(value).strip()))
+        pairs.append((sentence, str(value).strip()))
     if not pairs:
         raise DataError(f"{path}: no sentence has a '{attribute}' value")
     return pairs

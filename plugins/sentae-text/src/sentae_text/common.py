@@ -1,9 +1,10 @@
-"""Pieces the text variants share: default data shape, synthetic batches, word dropout."""
+"""Pieces the text variants share: default data shape, synthetic batches, word dropout, decoding from a code."""
 from __future__ import annotations
 
 import torch
 
 from sentae import DataInfo
+from sentae.generation.decoding import DecodeConfig, decode
 
 # Default data shape for models built without data (conformance kit, create_model): a tiny vocabulary.
 DEFAULT_INFO = DataInfo(modality="text", vocab_size=37, pad_id=0, bos_id=1, eos_id=2, unk_id=3, max_length=14)
@@ -31,3 +32,19 @@ def word_dropout(inputs: torch.Tensor, rate: float, info: DataInfo) -> torch.Ten
     keep_special = (inputs == info.bos_id) | (inputs == info.pad_id)
     drop = (torch.rand(inputs.shape, device=inputs.device) < rate) & ~keep_special
     return inputs.masked_fill(drop, info.unk_id)
+
+
+class DecodesFromCode:
+    """``generate``/``sample`` for a model whose ``decoder`` (an RNNDecoder) reads a code of ``latent_size``
+    dimensions and whose prior is N(0, I)."""
+
+    def generate(self, z: torch.Tensor, n: int, config: DecodeConfig = DecodeConfig(), generator=None) -> torch.Tensor:
+        info = self.data_info
+        return decode(self.decoder, z, n, info.bos_id, info.eos_id, info.pad_id, config, generator)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Greedy sentences decoded from z ~ N(0, I)."""
+        device = self.decoder.output.weight.device
+        z = torch.randn(n, self.latent_size, generator=generator, device=device)
+        cfg = DecodeConfig(strategy="greedy", max_length=self.data_info.max_length or 30)
+        return self.generate(z, n, cfg)

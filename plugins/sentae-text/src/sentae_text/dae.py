@@ -13,11 +13,10 @@ import torch
 from torch import nn
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
-from sentae.generation.decoding import DecodeConfig, decode
 from sentae.nn import RNNDecoder, RNNEncoder
 from sentae.nn.noise import TextNoiseConfig, add_noise
 
-from .common import default_info, example_batch
+from .common import DecodesFromCode, default_info, example_batch
 
 
 def _shen_noise() -> TextNoiseConfig:
@@ -45,8 +44,11 @@ class DAEConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
-class DAE(SentaeModel):
-    """RNN encoder -> deterministic code z -> RNN decoder; the encoder sees a noisy copy of the input."""
+class DAE(DecodesFromCode, SentaeModel):
+    """RNN encoder -> deterministic code z -> RNN decoder; the encoder sees a noisy copy of the input.
+
+    ``sample`` decodes z ~ N(0, I). A plain AE's codes follow no prior, so expect poor sentences (Shen et al.'s
+    point); the aae's discriminator is what makes prior samples meaningful."""
 
     name = "dae"
     modality = "text"
@@ -122,15 +124,3 @@ class DAE(SentaeModel):
 
     def example_batch(self, batch_size: int, generator: torch.Generator):
         return example_batch(self.data_info, batch_size, generator)
-
-    def generate(self, z: torch.Tensor, n: int, config: DecodeConfig = DecodeConfig(), generator=None) -> torch.Tensor:
-        info = self.data_info
-        return decode(self.decoder, z, n, info.bos_id, info.eos_id, info.pad_id, config, generator)
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Decodes z ~ N(0, I). A plain AE's codes follow no prior, so expect poor sentences (Shen et al.'s point);
-        the aae's discriminator is what makes this a meaningful sample."""
-        device = self.decoder.output.weight.device
-        z = torch.randn(n, self.latent_size, generator=generator, device=device)
-        cfg = DecodeConfig(strategy="greedy", max_length=self.data_info.max_length or 30)
-        return self.generate(z, n, cfg)

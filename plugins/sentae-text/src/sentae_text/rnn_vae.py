@@ -8,11 +8,10 @@ from typing import Iterable, Literal
 import torch
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
-from sentae.generation.decoding import DecodeConfig, decode
 from sentae.nn import GaussianLatent, RNNDecoder, RNNEncoder, gaussian_kl
 from sentae.training.kl_schedules import KLSchedule
 
-from .common import default_info, example_batch, word_dropout
+from .common import DecodesFromCode, default_info, example_batch, word_dropout
 
 
 @dataclass
@@ -43,7 +42,7 @@ class RNNVAEConfig:
             raise ValueError("free_bits and ae_pretrain_steps must not be negative")
 
 
-class RNNVAE(SentaeModel):
+class RNNVAE(DecodesFromCode, SentaeModel):
     """Bidirectional RNN encoder -> diagonal Gaussian z -> RNN decoder conditioned on z."""
 
     name = "rnn_vae"
@@ -151,16 +150,6 @@ class RNNVAE(SentaeModel):
 
     def example_batch(self, batch_size: int, generator: torch.Generator):
         return example_batch(self.data_info, batch_size, generator)
-
-    def generate(self, z: torch.Tensor, n: int, config: DecodeConfig = DecodeConfig(), generator=None) -> torch.Tensor:
-        info = self.data_info
-        return decode(self.decoder, z, n, info.bos_id, info.eos_id, info.pad_id, config, generator)
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        device = self.decoder.output.weight.device
-        z = torch.randn(n, self.latent_size, generator=generator, device=device)
-        cfg = DecodeConfig(strategy="greedy", max_length=self.data_info.max_length or 30)
-        return self.generate(z, n, cfg)
 
 
 @dataclass
