@@ -47,4 +47,6 @@ class DecodesFromCode:
         device = self.decoder.output.weight.device
         z = torch.randn(n, self.latent_size, generator=generator, device=device)
         cfg = DecodeConfig(strategy="greedy", max_length=self.data_info.max_length or 30)
-        return self.generate(z, n, cfg)
+        # greedy decoding draws nothing; the generator still reaches generate() for models that draw more of
+        # the code there (ctrl_vae's attribute values)
+        return self.generate(z, n, cfg, generator)

@@ -33,7 +33,7 @@ from sentae.nn.cnn import TextCNN
 from sentae.nn.soft_decode import soft_decode
 from sentae.training.kl_schedules import KLSchedule
 
-from .common import example_batch, word_dropout
+from .common import DecodesFromCode, example_batch, word_dropout
 
 
 def _kl_default() -> KLSchedule:
@@ -80,7 +80,7 @@ class CtrlVAEConfig:
             raise ValueError(f"tau must be positive, got {self.tau}")
 
 
-class CtrlVAE(SentaeModel):
+class CtrlVAE(DecodesFromCode, SentaeModel):
     """Encoder -> z; generator p(x | z, c); one CNN classifier per controlled attribute."""
 
     name = "ctrl_vae"
@@ -299,9 +299,3 @@ class CtrlVAE(SentaeModel):
             code = self.full_code(code, self.random_attributes(n, code.device, generator))
         info = self.data_info
         return decode(self.decoder, code, n, info.bos_id, info.eos_id, info.pad_id, config, generator)
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        device = self.decoder.output.weight.device
-        z = torch.randn(n, self.latent_size, generator=generator, device=device)
-        cfg = DecodeConfig(strategy="greedy", max_length=self.data_info.max_length or 30)
-        return self.generate(z, n, cfg, generator)
