@@ -6,6 +6,10 @@ K = 500 importance samples. Writes benchmarks/results/ptb_collapse.json, a markd
 active units over training (docs/figures/ptb_kl_au.png).
 
     SENTAE_DATA_DIR=../shared/data python benchmarks/ptb_collapse.py --minutes 8
+
+``--rows ptb_vae_fb ...`` trains and scores only the named rows under the step and wall-clock budget already
+recorded in the runs folder (``budget.json``), and keeps every other row's result from the existing JSON: a row
+added later is measured under the same budget as the rest without retraining them.
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ ROWS = {
     "Bowman (linear anneal + word dropout 0.25)": "ptb_vae_bowman",
     "cyclical (M=4, R=0.5)": "ptb_vae_cyclical",
     "AE pre-training + free bits 0.15/dim": "ptb_vae_aefb",
+    "free bits 0.125/dim": "ptb_vae_fb",
+    "cyclical + free bits 0.125/dim": "ptb_vae_cyclical_fb",
 }
 
 
@@ -69,18 +75,30 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/results/ptb_collapse.json")
     ap.add_argument("--figure", default="docs/figures/ptb_kl_au.png")
     ap.add_argument("--skip-training", action="store_true", help="evaluate existing run folders")
+    ap.add_argument("--rows", nargs="+", metavar="RECIPE", choices=list(ROWS.values()),
+                    help="(re)train and score only these rows, under the recorded budget; keep the others' results")
     args = ap.parse_args()
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)
+    selected = args.rows or list(ROWS.values())
+    previous = {}
+    if args.rows:
+        if not (runs / "budget.json").is_file() or not Path(args.out).is_file():
+            raise SystemExit(f"--rows needs an earlier full run: {runs / 'budget.json'} and {args.out}")
+        previous = {r["recipe"]: r for r in json.loads(Path(args.out).read_text())["rows"]}
     budget = args.minutes * 60
 
     if args.skip_training:
         meta = json.loads((runs / "budget.json").read_text())
     else:
-        rate = probe_steps_per_second(ROOT / "recipes" / "ptb_vae_bowman.yaml", runs / "probe")
-        steps = int(rate * budget)
-        meta = {"steps": steps, "probe_steps_per_s": round(rate, 3), "budget_s": budget}
-        (runs / "budget.json").write_text(json.dumps(meta))
+        if args.rows:
+            meta = json.loads((runs / "budget.json").read_text())
+            steps, budget = meta["steps"], meta["budget_s"]
+        else:
+            rate = probe_steps_per_second(ROOT / "recipes" / "ptb_vae_bowman.yaml", runs / "probe")
+            steps = int(rate * budget)
+            meta = {"steps": steps, "probe_steps_per_s": round(rate, 3), "budget_s": budget}
+            (runs / "budget.json").write_text(json.dumps(meta))
         half = steps // 2
         extra = {"ptb_vae_bowman": [f"model.kl.warmup_steps={half}"], "ptb_vae_aefb": [f"model.ae_pretrain_steps={half}"]}
 
@@ -94,8 +112,8 @@ def main() -> None:
             return time.perf_counter() - t0
 
         with ThreadPoolExecutor(args.workers) as pool:
-            walls = dict(zip(ROWS.values(), pool.map(job, ROWS.values())))
-        meta["wall_s"] = {k: round(v, 1) for k, v in walls.items()}
+            walls = dict(zip(selected, pool.map(job, selected)))
+        meta["wall_s"] = {**meta.get("wall_s", {}), **{k: round(v, 1) for k, v in walls.items()}}
         (runs / "budget.json").write_text(json.dumps(meta))
 
     sys.path.insert(0, str(ROOT))
@@ -106,6 +124,10 @@ def main() -> None:
     torch.set_num_threads(os.cpu_count() or 1)
     rows = []
     for label, recipe_name in ROWS.items():
+        if recipe_name not in selected:
+            if f"recipes/{recipe_name}.yaml" in previous:
+                rows.append(previous[f"recipes/{recipe_name}.yaml"])
+            continue
         run = runs / recipe_name
         state = torch.load(run / "trainer_state.pt", weights_only=True)
         report = evaluate_text_run(run, split="test", iw_samples=args.iw_samples, max_sentences=args.test_sentences,

@@ -67,6 +67,8 @@ class TrainConfig:
     lr: float = 1e-3  # learning rate of every optimizer
     weight_decay: float = 0.0
     warmup_steps: int = 0  # linear learning-rate warm-up, in steps
+    lr_decay: Literal["none", "cosine", "linear"] = "none"  # after warm-up, lr falls to lr * lr_final by max_steps
+    lr_final: float = 0.0  # the decay's end point, as a fraction of lr, in [0, 1]
     grad_accum: int = 1  # micro-batches per optimizer step
     clip_norm: float | None = 1.0  # max global gradient norm per optimizer; null turns clipping off
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
@@ -321,6 +323,8 @@ def _check_train(t: TrainConfig, where: str) -> None:
             raise ConfigError(f"{where}: 'train.{name}' must be 0 or more, got {getattr(t, name)}")
     if t.lr <= 0:
         raise ConfigError(f"{where}: 'train.lr' must be positive, got {t.lr}")
+    if not 0 <= t.lr_final <= 1:
+        raise ConfigError(f"{where}: 'train.lr_final' must be in [0, 1], got {t.lr_final}")
     if t.threads is not None and t.threads < 1:
         raise ConfigError(f"{where}: 'train.threads' must be at least 1 (or null), got {t.threads}")
     if t.early_stop_patience is not None and t.early_stop_metric is None:

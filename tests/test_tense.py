@@ -159,3 +159,57 @@ def test_tense_labels_errors(tmp_path):
         build_data(DataConfig(source="text", path=str(path), options=opts))
     with pytest.raises(DataError, match="tense_labels' must be true or false"):
         build_data(DataConfig(source="text", path=str(path), options={"tense_labels": "yes"}))
+
+
+# -- selecting and balancing by a label ----------------------------------------------------------------------------
+
+
+def _tense_corpus(tmp_path):
+    lines = ["the food was great .", "i love this place .", "we will come back .", "great food !",
+             "the staff works hard .", "they loved it .", "it is fine .", "nice view ."]
+    (tmp_path / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "valid.txt").write_text("did you see it ?\nwhat a day !\n", encoding="utf-8")
+    (tmp_path / "test.txt").write_text("i 'll be back .\nnice view .\n", encoding="utf-8")
+    return lines
+
+
+def test_require_labels_drops_unlabelled_sentences_in_every_split(tmp_path):
+    _tense_corpus(tmp_path)
+    opts = {"tense_labels": True, "require_labels": ["tense"]}
+    data = build_data(DataConfig(source="text", path=str(tmp_path), options=opts))
+    # "great food !" and "nice view ." have no finite verb: gone from train; "what a day !" from val
+    assert [data.tokenizer.decode(x) for x in data.ids["train"]] == [
+        "the food was great .", "i love this place .", "we will come back .", "the staff works hard .",
+        "they loved it .", "it is fine ."]
+    assert data.get_batch("train", list(range(6)))["attr_tense"].tolist() == [0, 1, 2, 1, 0, 1]
+    assert data.split_size("val") == 1 and data.split_size("test") == 1
+    assert "without a tense label dropped: train 2, val 1, test 1" in data.describe()
+
+
+def test_balance_repeats_rare_values_in_train_only(tmp_path):
+    _tense_corpus(tmp_path)
+    # labelled train: past 2, present 3, future 1 -> future x3 (round(3 / 1)), past x2 (round(1.5)), present x1
+    opts = {"tense_labels": True, "balance": "tense"}
+    data = build_data(DataConfig(source="text", path=str(tmp_path), options=opts))
+    labels = data.labels["train"]["tense"].tolist()
+    assert labels.count(0) == 4 and labels.count(1) == 3 and labels.count(2) == 3 and labels.count(-1) == 2
+    assert data.split_size("val") == 2 and data.split_size("test") == 2
+    assert "train balanced by tense: past 2 x2, present 3 x1, future 1 x3 (12 sentences)" in data.describe()
+    # the cap: no value is repeated more than balance_max_repeat times
+    capped = build_data(DataConfig(source="text", path=str(tmp_path),
+                                   options={**opts, "balance_max_repeat": 2}))
+    assert capped.labels["train"]["tense"].tolist().count(2) == 2
+    # the vocabulary is that of the distinct sentences, so repeating does not change it
+    plain = build_data(DataConfig(source="text", path=str(tmp_path), options={"tense_labels": True}))
+    assert capped.info.vocab_size == plain.info.vocab_size
+
+
+def test_selection_options_name_the_bad_attribute(tmp_path):
+    _tense_corpus(tmp_path)
+    with pytest.raises(ConfigError, match="require_labels names attribute 'mood'.*attributes: tense"):
+        build_data(DataConfig(source="text", path=str(tmp_path),
+                              options={"tense_labels": True, "require_labels": ["mood"]}))
+    with pytest.raises(ConfigError, match="balance names attribute 'tense'.*attributes: none"):
+        build_data(DataConfig(source="text", path=str(tmp_path), options={"balance": "tense"}))
+    with pytest.raises(DataError, match="balance_max_repeat' must be a positive integer"):
+        build_data(DataConfig(source="text", path=str(tmp_path), options={"balance_max_repeat": 0}))

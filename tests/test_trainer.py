@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -58,6 +59,33 @@ def test_run_folder_contents_and_load(tmp_path):
     assert torch.equal(sampler.sample(3, seed=1), sampler.sample(3, seed=1))
     x = torch.rand(2, 1, 8, 8)
     assert sampler.reconstruct(x).shape == x.shape
+
+
+def test_lr_multiplier_at_chosen_steps():
+    from sentae.training.trainer import lr_multiplier
+
+    assert lr_multiplier(0, 4, 100) == pytest.approx(0.25)  # warm-up: (step + 1) / warmup
+    assert lr_multiplier(3, 4, 100) == 1.0 and lr_multiplier(99, 4, 100) == 1.0  # no decay
+    # cosine from step 4 to 104: half way -> 0.5, end -> final
+    assert lr_multiplier(54, 4, 104, "cosine") == pytest.approx(0.5)
+    assert lr_multiplier(104, 4, 104, "cosine") == pytest.approx(0.0)
+    assert lr_multiplier(104, 4, 104, "cosine", 0.1) == pytest.approx(0.1)
+    assert lr_multiplier(29, 4, 104, "cosine") == pytest.approx(0.5 * (1 + math.cos(math.pi / 4)))
+    assert lr_multiplier(54, 4, 104, "linear", 0.2) == pytest.approx(0.6)
+    assert lr_multiplier(500, 0, 100, "linear") == 0.0  # never below final, even past the end
+
+
+def test_lr_decay_reaches_the_optimizer(tmp_path):
+    run = sentae.train(recipe(max_steps=20, log_every=1, lr=0.01, lr_decay="linear", lr_final=0.5),
+                       out=tmp_path / "run")
+    lrs = [r["lr"] for r in map(json.loads, (run.path / "metrics.jsonl").read_text().splitlines())
+           if r["split"] == "train"]
+    # the lr logged after step s is the one the next step uses: 0.01 * (1 - 0.5 * s / 20)
+    assert lrs == pytest.approx([0.01 * (1 - 0.5 * s / 20) for s in range(1, 21)])
+    with pytest.raises(SentaeError, match="lr_decay' must be one of none, cosine, linear"):
+        sentae.train(recipe(lr_decay="step"), out=tmp_path / "bad")
+    with pytest.raises(SentaeError, match="lr_final' must be in"):
+        sentae.train(recipe(lr_final=2.0), out=tmp_path / "bad2")
 
 
 def test_existing_run_folder_is_not_overwritten(tmp_path):

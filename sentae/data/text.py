@@ -15,6 +15,13 @@ built from the train split only. ``data.limit`` keeps the first N examples of ea
 blank texts) are skipped. ``tense_labels: true`` adds the attribute ``tense`` (past / present / future) to every
 split, labelled by the rule-based ``sentae.data.tense.label_tense`` (-1, a missing label, where a sentence has no
 finite verb); a corpus that already has a ``tense`` attribute is a configuration error.
+
+Selecting and re-weighting examples (after tense labelling): ``require_labels: [tense]`` keeps only the sentences
+that have a label for every attribute named (in every split; the counts dropped are reported), for models whose
+every training sentence should carry the attribute they control. ``balance: tense`` repeats the train sentences of
+the rarer values of that attribute (each value ``v`` with ``n_v`` sentences ``min(balance_max_repeat,
+round(n_max / n_v))`` times, default at most 4 times), so a rare value such as future tense is seen often enough
+to be learnt; validation and test are never re-weighted.
 """
 from __future__ import annotations
 
@@ -38,7 +45,7 @@ from .tokenizers import TOKENIZER_FILE, Tokenizer, load_tokenizer, train_tokeniz
 __all__ = ["TextData", "TextSplit", "ReadSpec", "read_file", "load_tokenizer"]
 
 COMMON_OPTIONS = {"tokenizer", "vocab_size", "min_freq", "max_length", "length_policy", "max_line_tokens",
-                  "tense_labels"}
+                  "tense_labels", "require_labels", "balance", "balance_max_repeat"}
 READ_OPTIONS = {"text_column", "attributes", "attribute_columns", "format", "encoding"}
 HF_OPTIONS = {"hf_dataset", "hf_config", "hf_data_files", "streaming", "cache_dir"}
 SPLIT_ALIASES = {"train": "train", "valid": "val", "val": "val", "dev": "val", "validation": "val", "test": "test"}
@@ -226,8 +233,10 @@ class TextData(DataModule):
     load_tokenizer = staticmethod(load_tokenizer)
 
     def __init__(self, splits: dict[str, TextSplit], tokenizer: Tokenizer, attributes: dict[str, list[str]],
-                 max_length: int = 50, length_policy: str = "truncate", name: str = "text") -> None:
+                 max_length: int = 50, length_policy: str = "truncate", name: str = "text",
+                 notes: list[str] | None = None) -> None:
         self.tokenizer, self.name, self.length_policy = tokenizer, name, length_policy
+        self.notes = list(notes or [])  # what selection/balancing did to the splits, shown by describe()
         self.ids: dict[str, list[list[int]]] = {}
         self.labels: dict[str, dict[str, torch.Tensor]] = {}
         self.length_report: dict[str, dict[str, int]] = {}
@@ -292,7 +301,8 @@ class TextData(DataModule):
         attrs = "; ".join(f"attribute {a}: {'/'.join(v)}" for a, v in self.info.attributes.items())
         return (f"text data '{self.name}': {sizes} sentences; {self.tokenizer.kind} tokenizer, vocabulary "
                 f"{self.info.vocab_size:,} (4 specials); max_length {self.info.max_length - 2} tokens + bos/eos "
-                f"(sentences {verb} as longer: {cut})" + (f"; {attrs}" if attrs else ""))
+                f"(sentences {verb} as longer: {cut})" + (f"; {attrs}" if attrs else "")
+                + "".join(f"; {note}" for note in self.notes))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -313,7 +323,10 @@ def _options(cfg: DataConfig, allowed: set[str]) -> dict[str, Any]:
         "tokenizer": (lambda v: v in ("word", "bpe", "unigram"), "word, bpe or unigram"),
         "length_policy": (lambda v: v in ("truncate", "drop"), "truncate or drop"),
         "format": (lambda v: v in ("text", "jsonl", "csv", "tsv"), "text, jsonl, csv or tsv"),
-        **{k: (pos, "a positive integer") for k in ("min_freq", "max_length", "max_line_tokens")},
+        **{k: (pos, "a positive integer") for k in ("min_freq", "max_length", "max_line_tokens", "balance_max_repeat")},
+        "require_labels": (lambda v: isinstance(v, list) and v and all(isinstance(x, str) for x in v),
+                           "a list of attribute names"),
+        "balance": (lambda v: isinstance(v, str), "an attribute name"),
         "vocab_size": (lambda v: pos(v) and v > 4, "an integer above 4 (the 4 specials count)"),
         **{k: (lambda v: isinstance(v, str), "a string")
            for k in ("text_column", "encoding", "hf_dataset", "hf_config", "cache_dir", "train", "valid", "test")},
@@ -353,9 +366,57 @@ def _assemble(cfg: DataConfig, o: dict[str, Any], splits: dict[str, TextSplit], 
     splits = _carve(splits, cfg)
     if o.get("tense_labels"):
         attributes = _add_tense(splits, attributes, cfg.source)
+    notes = []
+    if "require_labels" in o:
+        notes.append(_require_labels(splits, o["require_labels"], attributes, cfg.source))
     kind = o.get("tokenizer", "word")
+    # the vocabulary comes from the distinct train sentences, before any are repeated by balancing
     tok = train_tokenizer(kind, splits["train"].texts, o.get("vocab_size"), o.get("min_freq", 1))
-    return TextData(splits, tok, attributes, o.get("max_length", 50), o.get("length_policy", "truncate"), cfg.source)
+    if "balance" in o:
+        notes.append(_balance(splits, o["balance"], o.get("balance_max_repeat", 4), attributes, cfg.source))
+    return TextData(splits, tok, attributes, o.get("max_length", 50), o.get("length_policy", "truncate"), cfg.source,
+                    notes)
+
+
+def _check_attribute(name: str, option: str, attributes: dict[str, list[str]], source: str) -> None:
+    if name not in attributes:
+        have = ", ".join(attributes) or "none"
+        raise ConfigError(f"data source '{source}': data.options.{option} names attribute '{name}', which the data "
+                          f"does not have (attributes: {have})")
+
+
+def _require_labels(splits: dict[str, TextSplit], names: list[str], attributes: dict[str, list[str]],
+                    source: str) -> str:
+    """Keep only the sentences labelled for every attribute in ``names``; returns what was dropped."""
+    for name in names:
+        _check_attribute(name, "require_labels", attributes, source)
+    dropped = {}
+    for split_name, split in list(splits.items()):
+        keep = [i for i in range(len(split.texts)) if all(split.labels[a][i] >= 0 for a in names)]
+        dropped[split_name] = len(split.texts) - len(keep)
+        splits[split_name] = split.subset(keep)
+    if not splits["train"].texts:
+        raise DataError(f"data source '{source}': no train sentence has a label for {', '.join(names)} "
+                        "(data.options.require_labels removed everything)")
+    counts = ", ".join(f"{s} {n:,}" for s, n in dropped.items())
+    return f"sentences without a {'/'.join(names)} label dropped: {counts}"
+
+
+def _balance(splits: dict[str, TextSplit], name: str, max_repeat: int, attributes: dict[str, list[str]],
+             source: str) -> str:
+    """Repeat train sentences of the rarer values of ``name``; returns the repeat per value."""
+    _check_attribute(name, "balance", attributes, source)
+    train = splits["train"]
+    labels = train.labels[name]
+    counts = [sum(1 for v in labels if v == k) for k in range(len(attributes[name]))]
+    most = max(counts)
+    if most == 0:
+        raise DataError(f"data source '{source}': data.options.balance: no train sentence has a '{name}' label")
+    repeat = [min(max_repeat, max(1, round(most / n))) if n else 1 for n in counts]
+    extra = [i for i, v in enumerate(labels) if v >= 0 for _ in range(repeat[v] - 1)]
+    splits["train"] = train.subset(list(range(len(labels))) + extra)
+    parts = ", ".join(f"{value} {n:,} x{r}" for value, n, r in zip(attributes[name], counts, repeat))
+    return f"train balanced by {name}: {parts} ({len(splits['train'].texts):,} sentences)"
 
 
 def _add_tense(splits: dict[str, TextSplit], attributes: dict[str, list[str]], source: str) -> dict[str, list[str]]:

@@ -197,8 +197,8 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------------------------
     def _lr_lambda(self, step: int) -> float:
-        warm = self.cfg.warmup_steps
-        return min(1.0, (step + 1) / warm) if warm else 1.0
+        """Multiplier of the base lr after ``step`` optimizer steps: linear warm-up, then the chosen decay."""
+        return lr_multiplier(step, self.cfg.warmup_steps, self.cfg.max_steps, self.cfg.lr_decay, self.cfg.lr_final)
 
     def _epoch_batches(self, data, epoch: int) -> list[list[int]]:
         batches = data.batches("train", self.cfg.batch_size, epoch=epoch, seed=self.cfg.seed)
@@ -368,3 +368,16 @@ class Trainer:
             f"(train.max_nonfinite={self.cfg.max_nonfinite}); {where}. Lower train.lr or set train.clip_norm"
             + (" or use train.precision=fp32" if self.cfg.precision != "fp32" else "")
         )
+
+
+def lr_multiplier(step: int, warmup: int, total: int, decay: str = "none", final: float = 0.0) -> float:
+    """Learning-rate factor at ``step``: ``(step + 1) / warmup`` during warm-up, then 1 (``none``) or a fall from 1
+    to ``final`` that ends at ``total`` steps, along a half cosine or a straight line."""
+    if warmup and step < warmup:
+        return min(1.0, (step + 1) / warmup)
+    if decay == "none":
+        return 1.0
+    progress = min(1.0, max(0.0, (step - warmup) / max(1, total - warmup)))
+    shape = 0.5 * (1.0 + math.cos(math.pi * progress)) if decay == "cosine" else 1.0 - progress
+    return final + (1.0 - final) * shape
+

@@ -13,7 +13,7 @@ from torch import nn
 from sentae import DataInfo, SentaeModel
 from sentae.errors import ConfigError
 
-from .noise import corrupt
+from .noise import corrupt, random_shift
 
 
 def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.Sigmoid, last_activation: bool = False) -> nn.Sequential:
@@ -51,6 +51,12 @@ class ImageAutoencoder(SentaeModel):
     @classmethod
     def default_data_info(cls) -> DataInfo:
         return DataInfo(modality="image", image_shape=(1, 8, 8), num_classes=10)
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """Training images translated by up to ``shift_pixels`` (input and target alike); unchanged in eval."""
+        if not self.training:
+            return x
+        return random_shift(x, self.config.shift_pixels)
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
         """Denoising noise (``noise_std``, ``mask_prob``), applied only while training."""

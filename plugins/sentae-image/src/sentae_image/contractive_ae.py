@@ -92,7 +92,7 @@ class ContractiveAE(ImageAutoencoder):
         return autograd_jacobian_frob2(self.encoder, flat)
 
     def training_step(self, batch, ctx: StepContext) -> StepOutput:
-        x = batch["image"]
+        x = self.augment(batch["image"])
         h, frob2 = self.encode_with_jacobian(self.corrupt(x))
         bce, sse = self.reconstruction_terms(self.decode_logits(h), x)
         jac = frob2.mean()

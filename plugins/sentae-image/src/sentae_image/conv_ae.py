@@ -63,7 +63,7 @@ class ConvAE(ImageAutoencoder):
         return logits[..., :h, :w]  # transposed convolutions may overshoot odd sizes
 
     def training_step(self, batch, ctx: StepContext) -> StepOutput:
-        x = batch["image"]
+        x = self.augment(batch["image"])
         logits = self.decode_logits(self.encode(self.corrupt(x)))
         bce, sse = self.reconstruction_terms(logits, x)
         return StepOutput(bce, {"sse": sse.detach()})

@@ -129,7 +129,7 @@ class DeepAE(ImageAutoencoder):
         return StepOutput(loss, {f"rbm{i}_recon_sse": err})
 
     def training_step(self, batch, ctx: StepContext) -> StepOutput:
-        x = batch["image"]
+        x = self.augment(batch["image"])
         layer = self.pretrain_layer(ctx)
         if layer is not None:
             return self._pretrain_step(x, layer)

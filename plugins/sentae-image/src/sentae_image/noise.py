@@ -1,8 +1,11 @@
-"""Denoising input noise, the same option on every image model.
+"""Denoising input noise and shift augmentation, the same options on every image model.
 
-Every image model's config inherits ``InputNoiseConfig``, so ``noise_std`` and ``mask_prob`` mean the same thing
-everywhere: the model sees a corrupted copy of each training image and is scored on reconstructing the clean one
-(Vincent et al. 2008). Noise is applied only while training; evaluation always sees clean inputs.
+Every image model's config inherits ``InputNoiseConfig``, so ``noise_std``, ``mask_prob`` and ``shift_pixels``
+mean the same thing everywhere. Noise: the model sees a corrupted copy of each training image and is scored on
+reconstructing the clean one (Vincent et al. 2008). Shift: each training image is translated by a random whole
+number of pixels (input and target alike), which multiplies a small training set by the number of offsets and
+keeps a large network from memorising it. Both apply only while training; evaluation always sees the images as
+they are.
 """
 from __future__ import annotations
 
@@ -15,12 +18,15 @@ import torch
 class InputNoiseConfig:
     noise_std: float = 0.0  # denoising: std of Gaussian noise added to input pixels while training (0 = off)
     mask_prob: float = 0.0  # denoising: probability of zeroing each input pixel while training, in [0, 1) (0 = off)
+    shift_pixels: int = 0  # augmentation: translate each training image by up to this many pixels per axis (0 = off)
 
     def __post_init__(self) -> None:
         if self.noise_std < 0:
             raise ValueError(f"noise_std must be 0 or more, got {self.noise_std}")
         if not 0 <= self.mask_prob < 1:
             raise ValueError(f"mask_prob must be in [0, 1), got {self.mask_prob}")
+        if self.shift_pixels < 0:
+            raise ValueError(f"shift_pixels must be 0 or more, got {self.shift_pixels}")
 
 
 def corrupt(x: torch.Tensor, noise_std: float = 0.0, mask_prob: float = 0.0) -> torch.Tensor:
@@ -31,3 +37,21 @@ def corrupt(x: torch.Tensor, noise_std: float = 0.0, mask_prob: float = 0.0) -> 
     if mask_prob > 0:
         x = x * (torch.rand_like(x) >= mask_prob).to(x.dtype)
     return x
+
+
+def random_shift(x: torch.Tensor, max_shift: int) -> torch.Tensor:
+    """Each image of ``x`` (``(N, C, H, W)``) translated by its own offsets ``dy, dx`` drawn uniformly from
+    ``[-max_shift, max_shift]``; pixels shifted in from outside are 0 (the background of digit images). Draws from
+    the global RNG, which the Trainer seeds."""
+    if max_shift <= 0:
+        return x
+    n, _, h, w = x.shape
+    k = max_shift
+    padded = torch.nn.functional.pad(x, (k, k, k, k))
+    dy = torch.randint(0, 2 * k + 1, (n,), device=x.device)
+    dx = torch.randint(0, 2 * k + 1, (n,), device=x.device)
+    rows = (torch.arange(h, device=x.device) + dy[:, None])[:, :, None]  # (N, H, 1)
+    cols = (torch.arange(w, device=x.device) + dx[:, None])[:, None, :]  # (N, 1, W)
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    # advanced indices around the channel slice put their dims first: (N, H, W, C)
+    return padded[batch, :, rows, cols].permute(0, 3, 1, 2).contiguous()

@@ -87,7 +87,7 @@ class SparseAE(ImageAutoencoder):
         return h.abs().sum(-1).mean()
 
     def training_step(self, batch, ctx: StepContext) -> StepOutput:
-        x = batch["image"]
+        x = self.augment(batch["image"])
         h = self.encode(self.corrupt(x))
         bce, sse = self.reconstruction_terms(self.decode_logits(h), x)
         penalty = self.penalty(h)
