@@ -2,6 +2,7 @@
 the test split with sentae's image metrics, and print tables. Not a benchmark itself."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -19,6 +20,25 @@ def setup() -> None:
     """One thread (the other core stays free) and the shared corpora, as the recipes expect."""
     torch.set_num_threads(1)
     os.environ.setdefault("SENTAE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+
+
+DATA = "MNIST test set (10,000) split 8,000 train / 2,000 test, split_seed 0; scored on the 2,000"
+
+
+def parse_args(doc: str, out: str) -> argparse.Namespace:
+    """The options every MNIST benchmark takes (``out``: its default results file)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=None, help="optimizer steps per row (default: the recipe's)")
+    ap.add_argument("--runs", default="runs/bench_mnist")
+    ap.add_argument("--out", default=out)
+    ap.add_argument("--figures", default="docs/figures")
+    ap.add_argument("--skip-training", action="store_true", help="evaluate existing run folders")
+    return ap.parse_args()
+
+
+def result_header(args: argparse.Namespace) -> dict[str, Any]:
+    """The fields that open every MNIST benchmark's JSON: data split, steps, machine."""
+    return {"data": DATA, "steps_per_row": args.steps or "from the recipe", "environment": environment(), "rows": {}}
 
 
 def train(recipe: str, out: Path, overrides: list[str] = ()) -> dict[str, Any]:

@@ -11,7 +11,6 @@ number of optimizer steps (32,000, the pre-training's 4 x 2,000 CD steps include
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -51,18 +50,11 @@ def prune_checkpoints(run_dir: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=None, help="optimizer steps per row (default: the recipe's)")
-    ap.add_argument("--runs", default="runs/bench_mnist")
-    ap.add_argument("--out", default="benchmarks/results/mnist_deep_ae.json")
-    ap.add_argument("--figures", default="docs/figures")
-    ap.add_argument("--skip-training", action="store_true", help="evaluate existing run folders")
-    args = ap.parse_args()
+    args = ib.parse_args(__doc__, "benchmarks/results/mnist_deep_ae.json")
     ib.setup()
     runs, figs = Path(args.runs), Path(args.figures)
     steps = [f"train.max_steps={args.steps}"] if args.steps else []
-    result = {"data": "MNIST test set (10,000) split 8,000 train / 2,000 test, split_seed 0; scored on the 2,000",
-              "steps_per_row": args.steps or "from the recipe", "environment": ib.environment(), "rows": {}}
+    result = ib.result_header(args)
     arrays, models = {}, {}
     for label, (recipe, overrides) in ROWS.items():
         run_dir = runs / recipe

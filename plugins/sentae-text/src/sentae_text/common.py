@@ -1,13 +1,32 @@
 """Pieces the text variants share: default data shape, synthetic batches, word dropout, decoding from a code."""
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
+from torch import nn
 
 from sentae import DataInfo
 from sentae.generation.decoding import DecodeConfig, decode
+from sentae.nn import RNNDecoder, RNNEncoder
 
 # Default data shape for models built without data (conformance kit, create_model): a tiny vocabulary.
 DEFAULT_INFO = DataInfo(modality="text", vocab_size=37, pad_id=0, bos_id=1, eos_id=2, unk_id=3, max_length=14)
+
+
+def encoder_head_generator(config, data_info: DataInfo, model_name: str, head: Callable[[int, int], nn.Module]
+                           ) -> tuple[RNNEncoder, nn.Module, RNNDecoder]:
+    """The sentence encoder, its code head ``head(encoder output size, latent size)`` and the code-conditioned
+    generator that ``rnn_vae`` and ``dae`` (and so ``aae``) share: they differ only in the head (a Gaussian for
+    the VAE, a linear map for the AE). Built in that order, so a seed gives the same initial weights as always."""
+    if data_info.vocab_size is None:
+        raise ValueError(f"{model_name} needs text data (data_info.vocab_size)")
+    c, v, pad = config, data_info.vocab_size, data_info.pad_id
+    encoder = RNNEncoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.bidirectional, pad, c.dropout)
+    code_head = head(encoder.output_size, c.latent_size)
+    decoder = RNNDecoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.latent_size, c.z_init,
+                         c.z_every_step, pad, c.dropout)
+    return encoder, code_head, decoder
 
 
 def default_info() -> DataInfo:

@@ -13,10 +13,9 @@ import torch
 from torch import nn
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
-from sentae.nn import RNNDecoder, RNNEncoder
 from sentae.nn.noise import TextNoiseConfig, add_noise
 
-from .common import DecodesFromCode, default_info, example_batch
+from .common import DecodesFromCode, default_info, encoder_head_generator, example_batch
 
 
 def _shen_noise() -> TextNoiseConfig:
@@ -60,14 +59,8 @@ class DAE(DecodesFromCode, SentaeModel):
 
     def __init__(self, config: DAEConfig, data_info: DataInfo) -> None:
         super().__init__(config, data_info)
-        if data_info.vocab_size is None:
-            raise ValueError(f"{self.name} needs text data (data_info.vocab_size)")
-        c, v, pad = config, data_info.vocab_size, data_info.pad_id
-        self.latent_size = c.latent_size
-        self.encoder = RNNEncoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.bidirectional, pad, c.dropout)
-        self.to_code = nn.Linear(self.encoder.output_size, c.latent_size)
-        self.decoder = RNNDecoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.latent_size,
-                                  c.z_init, c.z_every_step, pad, c.dropout)
+        self.latent_size = config.latent_size
+        self.encoder, self.to_code, self.decoder = encoder_head_generator(config, data_info, self.name, nn.Linear)
 
     @classmethod
     def default_data_info(cls) -> DataInfo:

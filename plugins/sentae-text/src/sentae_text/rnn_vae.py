@@ -8,10 +8,10 @@ from typing import Iterable, Literal
 import torch
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
-from sentae.nn import GaussianLatent, RNNDecoder, RNNEncoder, gaussian_kl
+from sentae.nn import GaussianLatent, gaussian_kl
 from sentae.training.kl_schedules import KLSchedule
 
-from .common import DecodesFromCode, default_info, example_batch, word_dropout
+from .common import DecodesFromCode, default_info, encoder_head_generator, example_batch, word_dropout
 
 
 @dataclass
@@ -55,14 +55,8 @@ class RNNVAE(DecodesFromCode, SentaeModel):
 
     def __init__(self, config: RNNVAEConfig, data_info: DataInfo) -> None:
         super().__init__(config, data_info)
-        if data_info.vocab_size is None:
-            raise ValueError(f"{self.name} needs text data (data_info.vocab_size)")
-        c, v, pad = config, data_info.vocab_size, data_info.pad_id
-        self.latent_size = c.latent_size
-        self.encoder = RNNEncoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.bidirectional, pad, c.dropout)
-        self.latent = GaussianLatent(self.encoder.output_size, c.latent_size)
-        self.decoder = RNNDecoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.latent_size,
-                                  c.z_init, c.z_every_step, pad, c.dropout)
+        self.latent_size = config.latent_size
+        self.encoder, self.latent, self.decoder = encoder_head_generator(config, data_info, self.name, GaussianLatent)
         # 1 once the decoder has been reset after AE pre-training; a buffer, so checkpoints and resume keep it.
         self.register_buffer("decoder_was_reset", torch.zeros((), dtype=torch.long))
 
