@@ -35,6 +35,13 @@ def train_if_missing(recipe: str, run: Path) -> None:
                 run.with_suffix(".log"))
 
 
+def data_options(run: Path) -> dict:
+    """The data options the run was trained with, from its saved config."""
+    import yaml
+
+    return yaml.safe_load((run / "config.yaml").read_text())["data"].get("options", {})
+
+
 def summarise(name: str, by_cell: dict, judges: dict, lm: Path) -> dict:
     from sentae.evaluation.fluency import lm_perplexity
     from sentae.evaluation.text import distinct_n, uniqueness
@@ -128,6 +135,9 @@ def main() -> None:
     ap.add_argument("--lm", default="runs/yelp_lm")
     ap.add_argument("--runs", default="runs/bench_yelp_control")
     ap.add_argument("--out", default="benchmarks/results/yelp_control.json")
+    ap.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling of every generated sentence")
+    ap.add_argument("--temperature", type=float, default=1.0, help="softmax temperature before top-p")
+    ap.add_argument("--skip-transfer", action="store_true", help="only the generation table")
     args = ap.parse_args()
     import torch
 
@@ -149,14 +159,15 @@ def main() -> None:
     tense, tense_desc = tense_judge()
     texts, labels = read_test()
     judges = {"sentiment": clf.predict, "tense": tense, "true_sentiment": labels}
-    decoding = {"strategy": "sample", "top_p": 0.9}
+    decoding = {"strategy": "sample", "top_p": args.top_p, "temperature": args.temperature}
     ctrl = sentae.load(runs / "ctrl_vae")
     steered = sentae.load(runs / "vae_steered")
     rows = [summarise("ctrl_vae (structured codes)", ctrl_samples(ctrl, args.per_cell, decoding), judges, Path(args.lm)),
             summarise(f"rnn_vae steered (k = {args.steer_scale})",
                       steered_samples(steered, args.per_cell, args.steer_scale, decoding), judges, Path(args.lm))]
-    transfer = {"ctrl_vae": transfer_task(ctrl, texts, judges, None),
-                f"rnn_vae steered (k = {args.steer_scale})": transfer_task(steered, texts, judges, args.steer_scale)}
+    transfer = {} if args.skip_transfer else {
+        "ctrl_vae": transfer_task(ctrl, texts, judges, None),
+        f"rnn_vae steered (k = {args.steer_scale})": transfer_task(steered, texts, judges, args.steer_scale)}
     real = lm_perplexity(args.lm, texts)["ppl_per_word"]
     steps = {}
     for name in ("ctrl_vae", "vae_steered"):
@@ -164,7 +175,8 @@ def main() -> None:
         steps[name] = {"steps": max(r["step"] for r in recs), "seconds": max(r.get("elapsed_s", 0) for r in recs)}
     report = {
         "benchmark": "yelp_control",
-        "data": "yelp train 167,017 sentences (tense labels from sentae.data.tense); transfer on yelp test (1,000)",
+        "data": ("yelp train, tense labels from sentae.data.tense; data options "
+                 + json.dumps(data_options(runs / "ctrl_vae")) + "; transfer on yelp test (1,000 sentences of Li et al. 2018)"),
         "decoding": decoding, "per_cell": args.per_cell,
         "judges": {"sentiment": clf.describe(), "tense": tense_desc},
         "real_test_fluency_ppl": real, "fluency_lm": args.lm,
