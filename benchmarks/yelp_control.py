@@ -54,7 +54,8 @@ def summarise(name: str, by_cell: dict, judges: dict, lm: Path) -> dict:
         ok_t = [v == tense for v in vt]
         both = [a and b for a, b in zip(ok_s, ok_t)]
         cells.append({"sentiment": sent, "tense": tense, "acc_sentiment": sum(ok_s) / len(out),
-                      "acc_tense": sum(ok_t) / len(out), "acc_joint": sum(both) / len(out), "examples": out[:3]})
+                      "acc_tense": sum(ok_t) / len(out), "acc_joint": sum(both) / len(out),
+                      "distinct_2": distinct_n([x.split() for x in out], 2), "examples": out[:3]})
         right_s, right_t, joint = right_s + sum(ok_s), right_t + sum(ok_t), joint + sum(both)
     n = len(sentences)
     return {
@@ -64,10 +65,32 @@ def summarise(name: str, by_cell: dict, judges: dict, lm: Path) -> dict:
                            if c["tense"] == d["tense"] == "future" and c["sentiment"] < d["sentiment"]),
         "fluency_ppl": lm_perplexity(lm, [s if s.strip() else "." for s in sentences])["ppl_per_word"],
         "distinct_1": distinct_n([s.split() for s in sentences], 1),
-        "distinct_2": distinct_n([s.split() for s in sentences], 2),
+        "distinct_2": distinct_n([s.split() for s in sentences], 2),  # pooled over all cells' sentences
+        # within one cell (the per_cell sentences of one attribute combination), averaged over cells
+        "distinct_2_per_cell": sum(c["distinct_2"] for c in cells) / len(cells),
         "uniqueness": uniqueness(sentences),
         "cells": cells,
     }
+
+
+def real_sentences(per_cell: int, seed: int = 0) -> dict:
+    """``per_cell`` random Yelp *train* sentences of each cell (sentiment from the corpus, tense from the labeller):
+    the same judges and metrics on real text show what the numbers of a perfect generator would be."""
+    import random
+
+    from sentae.data.tense import label_tenses
+
+    base = Path(os.environ.get("SENTAE_DATA_DIR", ROOT.parent / "shared" / "data")) / "yelp" / "train.jsonl"
+    rows = [json.loads(line) for line in base.read_text(encoding="utf-8").split("\n") if line.strip()]
+    texts = [r["text"] for r in rows]
+    sentiment = {"0": "negative", "1": "positive", "negative": "negative", "positive": "positive"}
+    by_cell: dict = {cell: [] for cell in CELLS}
+    for text, r, tense in zip(texts, rows, label_tenses(texts)):
+        cell = (sentiment[str(r["sentiment"])], tense)
+        if cell in by_cell:
+            by_cell[cell].append(text)
+    rng = random.Random(seed)
+    return {cell: rng.sample(pool, min(per_cell, len(pool))) for cell, pool in by_cell.items()}
 
 
 def ctrl_samples(sampler, per_cell: int, decoding: dict) -> dict:
@@ -165,6 +188,7 @@ def main() -> None:
     rows = [summarise("ctrl_vae (structured codes)", ctrl_samples(ctrl, args.per_cell, decoding), judges, Path(args.lm)),
             summarise(f"rnn_vae steered (k = {args.steer_scale})",
                       steered_samples(steered, args.per_cell, args.steer_scale, decoding), judges, Path(args.lm))]
+    rows.append(summarise("real Yelp train sentences (reference)", real_sentences(args.per_cell), judges, Path(args.lm)))
     transfer = {} if args.skip_transfer else {
         "ctrl_vae": transfer_task(ctrl, texts, judges, None),
         f"rnn_vae steered (k = {args.steer_scale})": transfer_task(steered, texts, judges, args.steer_scale)}
@@ -187,11 +211,13 @@ def main() -> None:
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(f"sentiment judge: {clf.describe()}; tense judge: {tense_desc}")
     print(f"real Yelp test fluency perplexity: {real:.1f} (target for samples: <= {1.5 * real:.1f})\n")
-    print("| model | sentiment acc | tense acc | future acc | joint acc | fluency PPL | distinct-1 | distinct-2 | unique |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| model | sentiment acc | tense acc | future acc | joint acc | fluency PPL | distinct-1 | distinct-2 "
+          "(all cells) | distinct-2 (per cell) | unique |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['model']} | {r['acc_sentiment']:.3f} | {r['acc_tense']:.3f} | {r['acc_future']:.3f} | "
               f"{r['acc_joint']:.3f} | {r['fluency_ppl']:.1f} | {r['distinct_1']:.3f} | {r['distinct_2']:.3f} | "
+              f"{r['distinct_2_per_cell']:.3f} | "
               f"{r['uniqueness']:.3f} |")
     print("\n| model | task | sentences | accuracy | self-BLEU |\n|---|---|---|---|---|")
     for model, tasks in transfer.items():
