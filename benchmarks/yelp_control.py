@@ -5,8 +5,9 @@ Data: $SENTAE_DATA_DIR/yelp with tense labels from sentae's rule-based labeller 
 without a finite verb have no tense label). For each of the 6 sentiment x tense cells, ``--per-cell`` samples
 (default 1,000) are judged by an independent sentiment classifier (its test accuracy is printed beside) and by
 the tense labeller; fluency is the perplexity under an rnn_lm trained on Yelp train, compared with real Yelp test
-sentences under the same LM. Then the transfer task on Yelp test: change tense (past -> present, present -> past)
-and sentiment (flip), with accuracy and self-BLEU.
+sentences under the same LM. A reference row scores 1,000 random real Yelp train sentences per cell with the same
+judges and metrics. Then the transfer task on Yelp test: change tense (past -> present, present -> past) and
+sentiment (flip), with accuracy and self-BLEU. Samples use top-p 0.9 at ``--temperature`` (default 1.0).
 
     SENTAE_DATA_DIR=../shared/data python benchmarks/yelp_control.py --classifier runs/yelp_sentiment_cnn --lm runs/yelp_lm
 """
