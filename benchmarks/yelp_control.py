@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from yelp_tradeoff import ensure_classifier, ensure_lm, read_test, run_cli  # noqa: E402
+from yelp_tradeoff import ensure_classifier, ensure_lm, read_test, read_yelp, run_cli  # noqa: E402
 
 CELLS = list(itertools.product(["negative", "positive"], ["past", "present", "future"]))
 
@@ -81,15 +81,11 @@ def real_sentences(per_cell: int, seed: int = 0) -> dict:
 
     from sentae.data.tense import label_tenses
 
-    base = Path(os.environ.get("SENTAE_DATA_DIR", ROOT.parent / "shared" / "data")) / "yelp" / "train.jsonl"
-    rows = [json.loads(line) for line in base.read_text(encoding="utf-8").split("\n") if line.strip()]
-    texts = [r["text"] for r in rows]
-    sentiment = {"0": "negative", "1": "positive", "negative": "negative", "positive": "positive"}
+    texts, labels = read_yelp("train")
     by_cell: dict = {cell: [] for cell in CELLS}
-    for text, r, tense in zip(texts, rows, label_tenses(texts)):
-        cell = (sentiment[str(r["sentiment"])], tense)
-        if cell in by_cell:
-            by_cell[cell].append(text)
+    for text, sentiment, tense in zip(texts, labels, label_tenses(texts)):
+        if (sentiment, tense) in by_cell:
+            by_cell[(sentiment, tense)].append(text)
     rng = random.Random(seed)
     return {cell: rng.sample(pool, min(per_cell, len(pool))) for cell, pool in by_cell.items()}
 

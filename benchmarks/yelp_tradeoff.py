@@ -59,10 +59,15 @@ def ensure_classifier(path: Path, minutes: float) -> None:
             path.with_suffix(".log"))
 
 
-def read_test() -> tuple[list[str], list[str]]:
-    base = Path(os.environ.get("SENTAE_DATA_DIR", ROOT.parent / "shared" / "data")) / "yelp" / "test.jsonl"
+def read_yelp(split: str) -> tuple[list[str], list[str]]:
+    """Texts and sentiment labels of ``$SENTAE_DATA_DIR/yelp/<split>.jsonl``."""
+    base = Path(os.environ.get("SENTAE_DATA_DIR", ROOT.parent / "shared" / "data")) / "yelp" / f"{split}.jsonl"
     rows = [json.loads(line) for line in base.read_text(encoding="utf-8").split("\n") if line.strip()]
     return [r["text"] for r in rows], [r["sentiment"] for r in rows]
+
+
+def read_test() -> tuple[list[str], list[str]]:
+    return read_yelp("test")
 
 
 def evaluate(run: Path, texts: list[str], labels: list[str], clf, lm: Path, samples_n: int, seed: int) -> dict:
