@@ -83,19 +83,24 @@ def test_autograd_jacobian_equals_closed_form_and_trains():
     assert not again.requires_grad and torch.allclose(again, auto.detach())
 
 
+def train_last_metrics(model, steps: int, data_seed: int) -> dict[str, float]:
+    """Adam (lr 0.01) on one fixed batch of 32 random 8x8 images for ``steps`` steps; the last step's metrics."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    x = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(data_seed))
+    for step in range(steps):
+        opt.zero_grad()
+        out = model.training_step({"image": x}, StepContext(step=step))
+        out.loss.backward()
+        opt.step()
+    return {k: float(v) for k, v in out.metrics.items()}
+
+
 def test_contraction_shrinks_the_jacobian_norm():
     norms = []
     for lam in (0.0, 5.0):
         torch.manual_seed(2)
         model = sentae.create_model("contractive_ae", hidden_sizes=[11], contraction=lam)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-        x = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(3))
-        for step in range(60):
-            opt.zero_grad()
-            out = model.training_step({"image": x}, StepContext(step=step))
-            out.loss.backward()
-            opt.step()
-        norms.append(float(out.metrics["jacobian_frob2"]))
+        norms.append(train_last_metrics(model, steps=60, data_seed=3)["jacobian_frob2"])
     assert norms[1] < 0.5 * norms[0], norms
 
 
@@ -118,14 +123,7 @@ def test_sparsity_penalty_lowers_mean_activation():
     for weight in (0.0, 3.0):
         torch.manual_seed(4)
         model = sentae.create_model("sparse_ae", hidden_size=17, sparsity_weight=weight, target=0.05)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-        x = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(5))
-        for step in range(80):
-            opt.zero_grad()
-            out = model.training_step({"image": x}, StepContext(step=step))
-            out.loss.backward()
-            opt.step()
-        means.append(float(out.metrics["mean_activation"]))
+        means.append(train_last_metrics(model, steps=80, data_seed=5)["mean_activation"])
     assert means[1] < 0.15 < means[0], means
 
 
