@@ -193,7 +193,14 @@ def main() -> None:
     steps = {}
     for name in ("ctrl_vae", "vae_steered"):
         recs = [json.loads(l) for l in (runs / name / "metrics.jsonl").read_text().splitlines()]
-        steps[name] = {"steps": max(r["step"] for r in recs), "seconds": max(r.get("elapsed_s", 0) for r in recs)}
+        # elapsed_s restarts when a run is resumed: add up the last value of each segment
+        seconds, last = 0.0, 0.0
+        for r in recs:
+            t = r.get("elapsed_s", last)
+            if t < last:
+                seconds += last
+            last = t
+        steps[name] = {"steps": max(r["step"] for r in recs), "seconds": round(seconds + last, 1)}
     report = {
         "benchmark": "yelp_control",
         "data": ("yelp train, tense labels from sentae.data.tense; data options "
