@@ -9,7 +9,7 @@ import platform
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -25,20 +25,28 @@ def setup() -> None:
 DATA = "MNIST test set (10,000) split 8,000 train / 2,000 test, split_seed 0; scored on the 2,000"
 
 
-def parse_args(doc: str, out: str) -> argparse.Namespace:
-    """The options every MNIST benchmark takes (``out``: its default results file)."""
+class Start(NamedTuple):
+    args: argparse.Namespace
+    runs: Path  # run folders of the rows
+    figures: Path  # where figures are written
+    step_overrides: list[str]  # ``train.max_steps=N`` when --steps is given, else nothing
+    result: dict[str, Any]  # the JSON's opening fields: data split, steps, machine; rows filled by the benchmark
+
+
+def start(doc: str, out: str) -> Start:
+    """Parse the options every MNIST benchmark takes (``out``: its default results file), pin one thread and the
+    shared corpora, and open the result."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=None, help="optimizer steps per row (default: the recipe's)")
     ap.add_argument("--runs", default="runs/bench_mnist")
     ap.add_argument("--out", default=out)
     ap.add_argument("--figures", default="docs/figures")
     ap.add_argument("--skip-training", action="store_true", help="evaluate existing run folders")
-    return ap.parse_args()
-
-
-def result_header(args: argparse.Namespace) -> dict[str, Any]:
-    """The fields that open every MNIST benchmark's JSON: data split, steps, machine."""
-    return {"data": DATA, "steps_per_row": args.steps or "from the recipe", "environment": environment(), "rows": {}}
+    args = ap.parse_args()
+    setup()
+    result = {"data": DATA, "steps_per_row": args.steps or "from the recipe", "environment": environment(), "rows": {}}
+    steps = [f"train.max_steps={args.steps}"] if args.steps else []
+    return Start(args, Path(args.runs), Path(args.figures), steps, result)
 
 
 def train(recipe: str, out: Path, overrides: list[str] = ()) -> dict[str, Any]:

@@ -50,11 +50,7 @@ def prune_checkpoints(run_dir: Path) -> None:
 
 
 def main() -> None:
-    args = ib.parse_args(__doc__, "benchmarks/results/mnist_deep_ae.json")
-    ib.setup()
-    runs, figs = Path(args.runs), Path(args.figures)
-    steps = [f"train.max_steps={args.steps}"] if args.steps else []
-    result = ib.result_header(args)
+    args, runs, figs, steps, result = ib.start(__doc__, "benchmarks/results/mnist_deep_ae.json")
     arrays, models = {}, {}
     for label, (recipe, overrides) in ROWS.items():
         run_dir = runs / recipe

@@ -41,11 +41,7 @@ def encoder_statistics(model, images: torch.Tensor) -> dict[str, float]:
 
 
 def main() -> None:
-    args = ib.parse_args(__doc__, "benchmarks/results/mnist_features.json")
-    ib.setup()
-    runs, figs = Path(args.runs), Path(args.figures)
-    steps = [f"train.max_steps={args.steps}"] if args.steps else []
-    result = ib.result_header(args)
+    args, runs, figs, steps, result = ib.start(__doc__, "benchmarks/results/mnist_features.json")
     from sentae.evaluation.image_figures import filter_grid
 
     files = []

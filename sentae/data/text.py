@@ -30,6 +30,7 @@ import difflib
 import io
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -408,7 +409,8 @@ def _balance(splits: dict[str, TextSplit], name: str, max_repeat: int, attribute
     _check_attribute(name, "balance", attributes, source)
     train = splits["train"]
     labels = train.labels[name]
-    counts = [sum(1 for v in labels if v == k) for k in range(len(attributes[name]))]
+    tally = Counter(labels)
+    counts = [tally[k] for k in range(len(attributes[name]))]
     most = max(counts)
     if most == 0:
         raise DataError(f"data source '{source}': data.options.balance: no train sentence has a '{name}' label")
