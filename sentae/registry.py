@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from .errors import PluginError, UnknownModelError
+from .errors import ConfigError, PluginError, UnknownModelError
 
 ENTRY_POINT_GROUP = "sentae.models"
 # Plugin API versions this sentae provides. A plugin declares the one it targets (``sentae_api`` on its class).
@@ -165,7 +165,10 @@ class Registry:
         cls = self.get(name)
         cfg = build_model_config(cls, overrides, where=f"model '{name}'")
         info = data_info if data_info is not None else cls.default_data_info()
-        return cls(cfg, info)
+        try:
+            return cls(cfg, info)
+        except ValueError as exc:  # a config that is valid field by field but does not fit the data (or itself)
+            raise ConfigError(f"model '{name}': {exc}") from None
 
     # -- internals -------------------------------------------------------------------------------------------
     def _load(self, entry: ModelEntry, raise_errors: bool) -> type | None:

@@ -7,8 +7,9 @@ and sampled decoding come from ``sentae.generation`` for every model built on it
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from .vocab_output import SoftmaxConfig, make_vocab_output
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -67,11 +68,12 @@ class RNNEncoder(nn.Module):
 
 class RNNDecoder(nn.Module):
     """An RNN language model, optionally conditioned on a code ``z``: through the initial state (``z_init``)
-    and/or concatenated to every input embedding (``z_every_step``)."""
+    and/or concatenated to every input embedding (``z_every_step``). Its output layer is a full or an adaptive
+    softmax (``softmax``, see ``sentae.nn.vocab_output``)."""
 
     def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int, num_layers: int = 1, cell: str = "lstm",
                  latent_size: int = 0, z_init: bool = True, z_every_step: bool = False, pad_id: int = 0,
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, softmax: SoftmaxConfig | None = None) -> None:
         super().__init__()
         self.cell, self.num_layers, self.hidden_size = cell, num_layers, hidden_size
         self.latent_size = latent_size
@@ -82,7 +84,11 @@ class RNNDecoder(nn.Module):
         states = 2 if cell == "lstm" else 1
         self.init_proj = nn.Linear(latent_size, states * num_layers * hidden_size) if self.z_init else None
         self.dropout = nn.Dropout(dropout)
-        self.output = nn.Linear(hidden_size, vocab_size)
+        self.output = make_vocab_output(hidden_size, vocab_size, softmax)
+
+    @property
+    def device(self) -> torch.device:
+        return self.embedding.weight.device
 
     # -- teacher forcing ---------------------------------------------------------------------------------------
     def initial_hidden(self, z: torch.Tensor | None, batch_size: int):
@@ -104,20 +110,19 @@ class RNNDecoder(nn.Module):
         """Negative log-likelihood of each sentence, in nats, summed over its tokens (eos included): ``[B]``.
 
         The vocabulary projection runs only on non-pad positions: with bucketing most positions are real, and
-        the projection plus softmax is the largest cost of the step.
+        the projection plus softmax is the largest cost of the step (the adaptive softmax cuts it most).
         """
         inputs = tokens[:, :-1] if inputs is None else inputs
         targets = tokens[:, 1:]
         hidden = self.hidden_states(inputs, z)
         mask = targets != pad_id
-        logits = self.output(hidden[mask])
-        nll = F.cross_entropy(logits.float(), targets[mask], reduction="none")
+        nll = self.output.nll(hidden[mask], targets[mask])
         rows = torch.arange(tokens.shape[0], device=tokens.device).unsqueeze(1).expand_as(targets)[mask]
         return torch.zeros(tokens.shape[0], device=tokens.device, dtype=nll.dtype).index_add_(0, rows, nll)
 
     # -- the decoder-step interface --------------------------------------------------------------------------
     def start_state(self, z: torch.Tensor | None, batch_size: int) -> dict[str, torch.Tensor]:
-        device = self.output.weight.device
+        device = self.device
         hidden = self.initial_hidden(z, batch_size)
         if hidden is None:
             zeros = torch.zeros(self.num_layers, batch_size, self.hidden_size, device=device)
@@ -145,4 +150,4 @@ class RNNDecoder(nn.Module):
             new["h"], new["c"] = hidden[0].transpose(0, 1), hidden[1].transpose(0, 1)
         else:
             new["h"] = hidden.transpose(0, 1)
-        return self.output(out[:, 0]), new
+        return self.output.scores(out[:, 0]), new

@@ -118,3 +118,24 @@ def test_inherited_fields_keep_their_help():
     helps = field_help(RNNVAESmallConfig)
     assert helps["hidden_size"].startswith("RNN state dimensions")
     assert "Li et al. 2019" in helps["ae_pretrain_steps"]
+
+
+ADAPTIVE = {"softmax": {"kind": "adaptive", "cutoffs": [9, 20]}}  # the default vocabulary has 37 tokens
+
+
+@pytest.mark.parametrize("name", ["rnn_lm", "rnn_vae", "dae", "aae", "ctrl_vae"])
+def test_adaptive_softmax_conforms_in_every_text_model(name):
+    from sentae.nn import AdaptiveSoftmax
+    from sentae.registry import REGISTRY
+
+    overrides = {**REGISTRY.get(name).tiny_config, **ADAPTIVE}
+    assert isinstance(sentae.create_model(name, **overrides).decoder.output, AdaptiveSoftmax)
+    for check in CHECKS:
+        check(name, overrides)
+
+
+def test_adaptive_cutoffs_beyond_the_vocabulary_are_a_config_error():
+    from sentae.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"model 'rnn_vae': softmax.cutoffs .* vocabulary size 37 .*\[2000, 6000\]"):
+        sentae.create_model("rnn_vae", **TINY, softmax={"kind": "adaptive"})

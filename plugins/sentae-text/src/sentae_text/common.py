@@ -25,7 +25,7 @@ def encoder_head_generator(config, data_info: DataInfo, model_name: str, head: C
     encoder = RNNEncoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.bidirectional, pad, c.dropout)
     code_head = head(encoder.output_size, c.latent_size)
     decoder = RNNDecoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.latent_size, c.z_init,
-                         c.z_every_step, pad, c.dropout)
+                         c.z_every_step, pad, c.dropout, c.softmax)
     return encoder, code_head, decoder
 
 
@@ -63,7 +63,7 @@ class DecodesFromCode:
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Greedy sentences decoded from z ~ N(0, I)."""
-        device = self.decoder.output.weight.device
+        device = self.decoder.device
         z = torch.randn(n, self.latent_size, generator=generator, device=device)
         cfg = DecodeConfig(strategy="greedy", max_length=self.data_info.max_length or 30)
         # greedy decoding draws nothing; the generator still reaches generate() for models that draw more of

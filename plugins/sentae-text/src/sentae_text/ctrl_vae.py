@@ -28,7 +28,7 @@ from torch import nn
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
 from sentae.generation.decoding import DecodeConfig, decode
 from sentae.model import adamw
-from sentae.nn import GaussianLatent, RNNDecoder, RNNEncoder, gaussian_kl
+from sentae.nn import GaussianLatent, RNNDecoder, RNNEncoder, SoftmaxConfig, gaussian_kl
 from sentae.nn.cnn import TextCNN
 from sentae.nn.soft_decode import soft_decode
 from sentae.training.kl_schedules import KLSchedule
@@ -58,6 +58,7 @@ class CtrlVAEConfig:
     generated_weight: float = 0.1  # lambda_u: weight of generated sentences in the classifiers' loss
     entropy_weight: float = 0.1  # beta: minimum-entropy term on classifier predictions of generated sentences
     tau: float = 0.5  # softmax temperature of soft generation (lower: closer to one-hot)
+    softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)  # output layer: full, or adaptive (faster on large vocabularies)
     generated_length: int = 0  # tokens generated for the control losses (0: the data's max length)
     generated_batch: int = 0  # sentences generated per step for the control losses (0: the batch size)
 
@@ -107,7 +108,7 @@ class CtrlVAE(DecodesFromCode, SentaeModel):
         self.encoder = RNNEncoder(v, c.embedding_size, c.hidden_size, 1, c.cell, True, pad, c.dropout)
         self.latent = GaussianLatent(self.encoder.output_size, c.latent_size)
         self.decoder = RNNDecoder(v, c.embedding_size, c.hidden_size, 1, c.cell, c.latent_size + self.code_size,
-                                  True, True, pad, c.dropout)
+                                  True, True, pad, c.dropout, c.softmax)
         self.classifiers = nn.ModuleDict({
             a: TextCNN(v, c.classifier_embedding, len(vals), c.classifier_filters, pad_id=pad)
             for a, vals in self.controlled.items()
@@ -272,10 +273,10 @@ class CtrlVAE(DecodesFromCode, SentaeModel):
         for a in self.controlled:
             if seen[a]:
                 out[f"clf_acc/{a}"] = right[a] / seen[a]
-        g = torch.Generator(device=self.decoder.output.weight.device).manual_seed(0)
+        g = torch.Generator(device=self.decoder.device).manual_seed(0)
         m = 200
-        attrs = self.random_attributes(m, self.decoder.output.weight.device, g)
-        z = torch.randn(m, self.latent_size, generator=g, device=self.decoder.output.weight.device)
+        attrs = self.random_attributes(m, self.decoder.device, g)
+        z = torch.randn(m, self.latent_size, generator=g, device=self.decoder.device)
         ids = self.generate(self.full_code(z, attrs), m, DecodeConfig(max_length=self._generation_steps()))
         framed = torch.cat([torch.full((m, 1), self.data_info.bos_id, device=ids.device), ids], 1)
         lens = 1 + torch.where((ids == self.data_info.eos_id).any(1), (ids == self.data_info.eos_id).float().argmax(1) + 1,

@@ -14,6 +14,7 @@ from torch import nn
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
 from sentae.nn.noise import TextNoiseConfig, add_noise
+from sentae.nn.vocab_output import SoftmaxConfig
 
 from .common import DecodesFromCode, default_info, encoder_head_generator, example_batch
 
@@ -34,6 +35,7 @@ class DAEConfig:
     z_every_step: bool = True  # z concatenated to every decoder input
     dropout: float = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
     noise: TextNoiseConfig = field(default_factory=_shen_noise)  # input corruption (Shen et al.: word drop 0.3)
+    softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)  # output layer: full, or adaptive (faster on large vocabularies)
 
     def __post_init__(self) -> None:
         for name in ("embedding_size", "hidden_size", "latent_size", "num_layers"):

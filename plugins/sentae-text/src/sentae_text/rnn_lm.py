@@ -1,14 +1,14 @@
 """RNN language model: the baseline every text-VAE number is compared with."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
 import torch
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
 from sentae.generation.decoding import DecodeConfig, decode
-from sentae.nn import RNNDecoder
+from sentae.nn import RNNDecoder, SoftmaxConfig
 
 from .common import default_info, example_batch
 
@@ -20,6 +20,7 @@ class RNNLMConfig:
     num_layers: int = 1  # stacked RNN layers
     cell: Literal["lstm", "gru"] = "lstm"  # recurrent cell
     dropout: float = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
+    softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)  # output layer: full, or adaptive (faster on large vocabularies)
 
 
 class RNNLM(SentaeModel):
@@ -38,7 +39,8 @@ class RNNLM(SentaeModel):
         if data_info.vocab_size is None:
             raise ValueError("rnn_lm needs text data (data_info.vocab_size)")
         self.decoder = RNNDecoder(data_info.vocab_size, config.embedding_size, config.hidden_size, config.num_layers,
-                                  config.cell, latent_size=0, pad_id=data_info.pad_id, dropout=config.dropout)
+                                  config.cell, latent_size=0, pad_id=data_info.pad_id, dropout=config.dropout,
+                                  softmax=config.softmax)
 
     @classmethod
     def default_data_info(cls) -> DataInfo:

@@ -8,7 +8,7 @@ from typing import Iterable, Literal
 import torch
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
-from sentae.nn import GaussianLatent, gaussian_kl
+from sentae.nn import GaussianLatent, SoftmaxConfig, gaussian_kl
 from sentae.training.kl_schedules import KLSchedule
 
 from .common import DecodesFromCode, default_info, encoder_head_generator, example_batch, word_dropout
@@ -26,6 +26,7 @@ class RNNVAEConfig:
     z_every_step: bool = True  # z concatenated to every decoder input
     dropout: float = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
     word_dropout: float = 0.0  # probability of replacing a decoder input word by <unk> (Bowman: 0.25..0.5)
+    softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)  # output layer: full, or adaptive (faster on large vocabularies)
     kl: KLSchedule = field(default_factory=KLSchedule)  # weight of the KL term over training
     free_bits: float = 0.0  # nats: KL below this is not penalised (0 = off)
     free_bits_mode: Literal["per_dim", "total"] = "per_dim"  # per_dim: lambda per dimension (Kingma 2016); total: on the sum
