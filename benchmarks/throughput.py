@@ -8,6 +8,7 @@ sentences/s and the peak RSS of the process, each in a fresh subprocess; with ``
 N times and the median is reported (shared machines drift by tens of percent between minutes).
 
     SENTAE_DATA_DIR=../shared/data python benchmarks/throughput.py --steps 100 --repeats 3
+    SENTAE_DATA_DIR=../shared/data python benchmarks/throughput.py --device cuda --rows fp32:full bf16:full bf16:adaptive
 
 The JSON also records the machine's matrix-multiply rate (the vocabulary projection's shape, fp32 and bf16), so a
 number measured on one host can be set against another's.
@@ -39,23 +40,36 @@ def model_config(softmax: str) -> dict:
     return {**MODEL, "softmax": {"kind": softmax, "cutoffs": [2000, 6000]}}
 
 
-def matmul_rate() -> dict:
+def sync(device: str) -> None:
+    """Wait for queued GPU work, so a clock reading covers it (nothing to wait for on the CPU)."""
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def matmul_rate(device: str = "cpu") -> dict:
     """GFLOP/s of this machine for a [650, 512] x [512, 10000] product (one batch's vocabulary projection)."""
     import torch
 
     out = {}
+    reps = 300 if device.startswith("cuda") else 30
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        a, b = torch.randn(650, 512, dtype=dtype), torch.randn(512, 10000, dtype=dtype)
+        a = torch.randn(650, 512, dtype=dtype, device=device)
+        b = torch.randn(512, 10000, dtype=dtype, device=device)
         for _ in range(5):
             a @ b
+        sync(device)
         start = time.perf_counter()
-        for _ in range(30):
+        for _ in range(reps):
             a @ b
-        out[f"{name}_gflops"] = round(2 * 650 * 512 * 10000 * 30 / (time.perf_counter() - start) / 1e9)
+        sync(device)
+        out[f"{name}_gflops"] = round(2 * 650 * 512 * 10000 * reps / (time.perf_counter() - start) / 1e9)
     return out
 
 
-def measure(precision: str, softmax: str, steps: int, warmup: int, batch_size: int, threads: int | None) -> dict:
+def measure(precision: str, softmax: str, steps: int, warmup: int, batch_size: int, threads: int | None,
+            device: str = "cpu") -> dict:
     import torch
 
     if threads:
@@ -68,7 +82,7 @@ def measure(precision: str, softmax: str, steps: int, warmup: int, batch_size: i
     cfg = model_config(softmax)
     recipe = load_recipe({"name": "throughput", "model": cfg, "data": DATA,
                           "train": {"batch_size": batch_size, "precision": precision, "eval_every": 0,
-                                    "ckpt_every": 0, "progress": "none", "device": "cpu"}})
+                                    "ckpt_every": 0, "progress": "none", "device": device}})
     data = build_data(recipe.data)
     batches = data.batches("train", batch_size, epoch=0, seed=0)
     target_tokens = [sum(data.lengths["train"][i] - 1 for i in b) for b in batches]
@@ -81,6 +95,7 @@ def measure(precision: str, softmax: str, steps: int, warmup: int, batch_size: i
 
     def clock(step: int, _metrics: dict) -> None:
         if step in (warmup, warmup + steps):  # the first steps include allocation and warm-up of the kernels
+            sync(device)
             marks[step] = time.perf_counter()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,11 +111,12 @@ def measure(precision: str, softmax: str, steps: int, warmup: int, batch_size: i
         "target_tokens_per_s": round(tokens / seconds),
         "sentences_per_s": round(sentences / seconds, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        **({"peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20)} if device.startswith("cuda") else {}),
         "torch_threads": torch.get_num_threads(),
     }
 
 
-def quality(precision: str, softmax: str, minutes: float, runs: Path) -> dict:
+def quality(precision: str, softmax: str, minutes: float, runs: Path, device: str = "cpu") -> dict:
     """Train for a fixed wall-clock budget in ``precision``, then score on the validation split in fp32."""
     from sentae.evaluation.run_eval import evaluate_text_run
 
@@ -111,7 +127,7 @@ def quality(precision: str, softmax: str, minutes: float, runs: Path) -> dict:
         shutil.rmtree(out)
     recipe = {"name": f"throughput_{precision}_{softmax}", "model": model_config(softmax), "data": DATA,
               "train": {"batch_size": 32, "precision": precision, "max_steps": 10**6, "max_time_s": minutes * 60,
-                        "eval_every": 0, "ckpt_every": 0, "progress": "none", "device": "cpu"}}
+                        "eval_every": 0, "ckpt_every": 0, "progress": "none", "device": device}}
     import sentae
 
     run = sentae.train(recipe, out=out)
@@ -138,20 +154,23 @@ def main() -> None:
                     help="PRECISION:SOFTMAX pairs; the first is the reference of the speed-up column")
     ap.add_argument("--repeats", type=int, default=1, help="rows take turns this many times; medians are reported")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU host")
     ap.add_argument("--out", default="benchmarks/results/throughput.json")
     ap.add_argument("--quality-minutes", type=float, default=0.0, help="also train each row this long and compare")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(measure(*parse_row(args.one), args.steps, args.warmup, args.batch_size, args.threads)))
+        print(json.dumps(measure(*parse_row(args.one), args.steps, args.warmup, args.batch_size, args.threads,
+                                 args.device)))
         return
     specs = [parse_row(r) for r in args.rows]
-    rate = matmul_rate()
+    rate = matmul_rate(args.device)
     runs: dict[tuple[str, str], list[dict]] = {spec: [] for spec in specs}
     for _ in range(args.repeats):
         for spec in specs:
             cmd = [sys.executable, __file__, "--one", ":".join(spec), "--steps", str(args.steps), "--warmup",
-                   str(args.warmup), "--batch-size", str(args.batch_size)] + (["--threads", str(args.threads)] if args.threads else [])
+                   str(args.warmup), "--batch-size", str(args.batch_size), "--device", args.device] \
+                + (["--threads", str(args.threads)] if args.threads else [])
             out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ)
             if out.returncode != 0:
                 sys.exit(out.stderr)
@@ -165,17 +184,20 @@ def main() -> None:
     base = rows[0]["target_tokens_per_s"]
     for row in rows:
         row["speedup_vs_first_row"] = round(row["target_tokens_per_s"] / base, 2)
-    checks = [quality(p, sm, args.quality_minutes, Path("runs/bench_throughput")) for p, sm in specs] \
+    checks = [quality(p, sm, args.quality_minutes, Path("runs/bench_throughput"), args.device) for p, sm in specs] \
         if args.quality_minutes else []
     result = {"benchmark": "throughput", "model": MODEL, "adaptive_cutoffs": [2000, 6000], "data": DATA,
               "batch_size": args.batch_size, "steps_per_run": args.steps, "repeats": args.repeats,
               "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+              "device": args.device if not args.device.startswith("cuda")
+              else f"{args.device}: {__import__('torch').cuda.get_device_name()}",
               "matmul_rate": rate, "torch": __import__("torch").__version__, "rows": rows,
               "equal_time_quality": checks}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
-    print(f"\nmachine: {result['machine']}; matmul {rate['fp32_gflops']} GFLOP/s fp32, {rate['bf16_gflops']} bf16")
+    print(f"\nmachine: {result['machine']}; device {result['device']}; matmul {rate['fp32_gflops']} GFLOP/s fp32, "
+          f"{rate['bf16_gflops']} bf16")
     print("\n| precision | softmax | target tokens/s (median) | runs | x first row | sentences/s | peak RSS (MB) |"
           "\n|---|---|---|---|---|---|---|")
     for r in rows:

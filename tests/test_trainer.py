@@ -270,3 +270,14 @@ def test_threads_setting_is_applied(tmp_path):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_to_device_keeps_cpu_batches_and_pins_for_cuda():
+    from sentae.training.trainer import to_device
+
+    batch = {"tokens": torch.tensor([[1, 5, 2]]), "lengths": torch.tensor([3])}
+    moved = to_device(batch, torch.device("cpu"))
+    assert moved.keys() == batch.keys() and all(torch.equal(moved[k], batch[k]) for k in batch)
+    if torch.cuda.is_available():  # the asynchronous copy through pinned memory
+        on_gpu = to_device(batch, torch.device("cuda"))
+        assert on_gpu["tokens"].is_cuda and torch.equal(on_gpu["tokens"].cpu(), batch["tokens"])
