@@ -14,7 +14,7 @@ from torch import nn
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
 from sentae.nn.noise import TextNoiseConfig, add_noise
-from sentae.nn.vocab_output import SoftmaxConfig
+from sentae.nn import SoftmaxConfig
 
 from .common import DecodesFromCode, default_info, encoder_head_generator, example_batch
 
