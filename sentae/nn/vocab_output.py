@@ -66,11 +66,15 @@ class AdaptiveSoftmax(nn.Module):
             self.tails.append(nn.Sequential(nn.Linear(hidden_size, width, bias=False), nn.Linear(width, hi - lo)))
         self.starts = edges[:-1]
 
+    def _head_logp(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities of the short-list words and of each tail cluster, float32: ``[N, shortlist + tails]``."""
+        return F.log_softmax(self.head(hidden).float(), -1)
+
     def nll(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """-log p(target | hidden) for each row of ``hidden [N, H]``, in nats, float32: ``[N]``."""
         cluster = torch.bucketize(targets, self.bounds, right=True)  # 0: short list, i >= 1: tail i - 1
         head_target = torch.where(cluster == 0, targets, self.shortlist + cluster - 1)
-        head_logp = F.log_softmax(self.head(hidden).float(), -1)
+        head_logp = self._head_logp(hidden)
         nll = -head_logp.gather(1, head_target.unsqueeze(1)).squeeze(1)
         for i, tail in enumerate(self.tails):
             rows = (cluster == i + 1).nonzero().squeeze(1)
@@ -83,7 +87,7 @@ class AdaptiveSoftmax(nn.Module):
 
     def scores(self, hidden: torch.Tensor) -> torch.Tensor:
         """Log-probabilities of every word (already normalised): ``[N, V]``."""
-        head_logp = F.log_softmax(self.head(hidden).float(), -1)
+        head_logp = self._head_logp(hidden)
         parts = [head_logp[:, : self.shortlist]]
         for i, tail in enumerate(self.tails):
             cluster_logp = head_logp[:, self.shortlist + i : self.shortlist + i + 1]
