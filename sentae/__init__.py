@@ -4,12 +4,13 @@
 >>> [e.name for e in sentae.list_models()]            # doctest: +SKIP
 >>> run = sentae.train("recipes/quickstart.yaml")     # doctest: +SKIP
 >>> sampler = sentae.load(run.path)                   # doctest: +SKIP
+>>> report = sentae.evaluate(run.path, iw_samples=50)  # doctest: +SKIP
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
-from .api import create_model, list_models, load, load_model, save_pretrained, train
+from .api import create_model, evaluate, format_report, list_models, load, load_model, model_info, save_pretrained, train
 from .config import load_recipe
 from .errors import SentaeError
 from .model import DataInfo, SentaeModel, StepContext, StepOutput
@@ -25,10 +26,13 @@ __all__ = [
     "StepContext",
     "StepOutput",
     "create_model",
+    "evaluate",
+    "format_report",
     "list_models",
     "load",
     "load_model",
     "load_recipe",
+    "model_info",
     "register",
     "save_pretrained",
     "train",

@@ -1,19 +1,29 @@
-"""The Python API: everything the CLI does, callable from Python."""
+"""The Python API: everything the CLI does, callable from Python. A façade over run folders, training,
+generation and evaluation; it holds no logic of its own."""
 from __future__ import annotations
 
-import json
-import platform
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 
-from .config import Recipe, dump_yaml, load_recipe
-from .errors import CheckpointError, SentaeError
+from .config import Recipe
 from .model import DataInfo, SentaeModel
 from .registry import REGISTRY, ModelEntry
-from .training.checkpoint import WEIGHTS, atomic_write_text, list_checkpoints, load_weights
+from .run import RunFolder
+from .training.recipe import TrainedRun, train_recipe, versions
+
+
+class Run(TrainedRun):
+    """What ``sentae.train`` returns: the run folder, the recipe and the Trainer's result; ``load()`` gives its
+    Sampler."""
+
+    def load(self, device: str | torch.device = "cpu"):
+        return load(self.path, device)
+
+
+__all__ = ["Run", "create_model", "evaluate", "format_report", "list_models", "load", "load_model", "model_info",
+           "save_pretrained", "train", "versions"]
 
 
 def list_models(pattern: str | None = None, modality: str | None = None) -> list[ModelEntry]:
@@ -22,11 +32,17 @@ def list_models(pattern: str | None = None, modality: str | None = None) -> list
     >>> [e.name for e in list_models("template*")]  # doctest: +SKIP
     ['mlp_vae']
     """
-    entries = REGISTRY.entries(pattern)
-    if modality is not None:
-        REGISTRY.load_all()
-        entries = [e for e in entries if e.cls is not None and e.cls.modality == modality]
-    return entries
+    return REGISTRY.entries(pattern, modality=modality)
+
+
+def model_info(name: str) -> dict[str, Any]:
+    """What ``sentae info NAME`` shows: origin, modality, summary, paper and every config field (nested
+    settings flattened to ``a.b``) with its type, default and help.
+
+    >>> [f["field"] for f in model_info("mlp_vae")["fields"]][:2]  # doctest: +SKIP
+    ['latent_size', 'hidden_size']
+    """
+    return REGISTRY.describe(name)
 
 
 def create_model(name: str, data_info: DataInfo | None = None, **overrides: Any) -> SentaeModel:
@@ -35,28 +51,6 @@ def create_model(name: str, data_info: DataInfo | None = None, **overrides: Any)
     >>> model = create_model("mlp_vae", latent_size=5)  # doctest: +SKIP
     """
     return REGISTRY.create(name, data_info=data_info, **overrides)
-
-
-@dataclass
-class Run:
-    """A finished (or resumed) training run: its folder and what the Trainer reported."""
-
-    path: Path
-    recipe: Recipe
-    result: Any
-
-    def load(self):
-        return load(self.path)
-
-
-def versions(model_name: str | None = None) -> dict[str, str]:
-    from . import __version__
-
-    out = {"sentae": __version__, "torch": str(torch.__version__), "python": platform.python_version()}
-    if model_name:
-        entry = REGISTRY.entry(model_name)
-        out[entry.distribution] = entry.version
-    return out
 
 
 def train(
@@ -70,99 +64,20 @@ def train(
     >>> run = train("recipes/mlp_vae_digits.yaml", ["train.max_steps=20"], out="runs/demo")  # doctest: +SKIP
     >>> sampler = run.load()                                                               # doctest: +SKIP
     """
-    from .data import build_data
-    from .training.distributed import from_env
-    from .training.trainer import Trainer, seed_everything
-
-    if isinstance(recipe, Recipe):
-        rec = load_recipe(recipe.to_dict(), overrides) if overrides else recipe
-    else:
-        rec = load_recipe(recipe, overrides)
-    run_dir = Path(out) if out is not None else Path("runs") / rec.name
-    is_main = from_env().is_main
-    if is_main and not resume:
-        _prepare_fresh(run_dir)
-    if resume:
-        _check_resume(run_dir, rec)
-    data = build_data(rec.data)
-    seed_everything(rec.train.seed)  # the same initial weights for the same seed
-    cls = REGISTRY.get(rec.model.type)
-    model = cls(rec.model.config, data.info)
-    resolved = dump_yaml({**rec.to_dict(), "versions": versions(rec.model.type)})
-    if is_main and not resume:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run_dir / "config.yaml", resolved)
-        atomic_write_text(run_dir / "data_info.json", json.dumps(data.info.to_dict(), indent=2))
-        data.save(run_dir)
-    result = Trainer(rec.train, run_dir, resume=resume).fit(model, data)
-    if is_main and resume:  # written only once the resumed run succeeded: a failed --resume changes nothing
-        atomic_write_text(run_dir / "config.yaml", resolved)
-    return Run(run_dir, rec, result)
-
-
-# What a run writes before its first checkpoint. A folder holding only these is a run that failed while starting
-# (no weights were saved), and a new run may take its place.
-_SETUP_FILES = {"config.yaml", "data_info.json", "model.json", "tokenizer.json", "metrics.jsonl", "events"}
-
-
-def _prepare_fresh(run_dir: Path) -> None:
-    if not run_dir.exists() or not any(run_dir.iterdir()):
-        return
-    names = {p.name for p in run_dir.iterdir()}
-    if not names <= _SETUP_FILES:
-        raise SentaeError(
-            f"run folder {run_dir} already exists and is not empty: pass --resume to continue it, "
-            f"or choose another --out (nothing was written)"
-        )
-    import shutil
-
-    for p in run_dir.iterdir():
-        shutil.rmtree(p) if p.is_dir() else p.unlink()
-
-
-def _check_resume(run_dir: Path, rec: Recipe) -> None:
-    if not list_checkpoints(run_dir):
-        raise CheckpointError(f"--resume: {run_dir} has no checkpoint to resume from")
-    saved = run_dir / "config.yaml"
-    if saved.is_file():
-        import yaml
-
-        old = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
-        new = rec.to_dict()
-        for section in ("model", "data"):
-            if old.get(section) != new[section]:
-                raise SentaeError(
-                    f"--resume: the recipe's '{section}' section differs from the one {run_dir} was trained with "
-                    f"({saved}); resume with the same recipe (only train.* may change)"
-                )
+    trained = train_recipe(recipe, overrides, out=out, resume=resume)
+    return Run(trained.path, trained.recipe, trained.result)
 
 
 def load_model(run_dir: str | Path, device: str | torch.device = "cpu") -> SentaeModel:
     """The trained model of a run folder (or a ``save_pretrained`` folder), in eval mode."""
-    path = Path(run_dir)
-    spec_file = path / "model.json"
-    if not spec_file.is_file():
-        raise CheckpointError(f"{path} is not a run folder: {spec_file.name} is missing")
-    try:
-        spec = json.loads(spec_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{spec_file}: corrupt JSON ({exc})") from None
-    model = create_model(spec["type"], DataInfo.from_dict(spec["data_info"]), **spec["config"])
-    load_weights(model, path / WEIGHTS, device)
-    model.to(device)
-    model.eval()
-    return model
+    return RunFolder(run_dir).load_model(device)
 
 
 def save_pretrained(model: SentaeModel, folder: str | Path) -> Path:
     """Write ``model`` as a loadable folder (model.json + model.safetensors), the run-folder layout."""
-    from .training.checkpoint import save_weights
-
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path / "model.json", json.dumps(model.describe(), indent=2))
-    save_weights(model, path / WEIGHTS)
-    return path
+    run = RunFolder(folder)
+    run.save_model(model)
+    return run.path
 
 
 def load(run_dir: str | Path, device: str | torch.device = "cpu"):
@@ -171,12 +86,28 @@ def load(run_dir: str | Path, device: str | torch.device = "cpu"):
     >>> sampler = load("runs/mlp_vae_digits")  # doctest: +SKIP
     >>> images = sampler.sample(4)             # doctest: +SKIP
     """
-    from .generation.sampler import Sampler
+    from .generation.loading import load_sampler
 
-    model = load_model(run_dir, device)
-    if model.data_info.modality == "text":
-        from .data.tokenizers import load_tokenizer
-        from .generation.text_sampler import TextSampler
+    return load_sampler(run_dir, device)
 
-        return TextSampler(model, Path(run_dir), load_tokenizer(run_dir))
-    return Sampler(model, Path(run_dir))
+
+def evaluate(run_dir: str | Path, split: str = "test", **options: Any) -> dict[str, Any]:
+    """Evaluate the model of a run folder on a held-out split, as ``sentae eval`` does; returns a JSON-ready
+    report whose ``metrics`` name their units. Text runs: IW-NLL (``iw_samples`` K), perplexity, ELBO terms, KL,
+    MI, active units, reconstruction BLEU, distinct-n of prior samples. Image runs: reconstruction error, the PCA
+    baseline, a linear probe, and figures in ``RUN/report/``.
+
+    >>> report = evaluate("runs/quickstart", iw_samples=50, max_sentences=200)  # doctest: +SKIP
+    >>> report["metrics"]["iw_nll_nats_per_sentence"]                          # doctest: +SKIP
+    >>> print(format_report(report))                                           # doctest: +SKIP
+    """
+    from .evaluation.runs import evaluate_run
+
+    return evaluate_run(run_dir, split=split, **options)
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The readable table of a report from ``evaluate``: every row says what its number is."""
+    from .evaluation.runs import format_run_report
+
+    return format_run_report(report)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Protocol, runtime_checkable
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:  # only for annotations: generation sits above this floor
+    from .generation.decoding import DecodeConfig
 
 Batch = dict[str, torch.Tensor]
 
@@ -89,6 +92,10 @@ class SentaeModel(nn.Module):
     paper: ClassVar[str] = ""  # reference of the method, shown by `sentae info`
     # Config overrides that make the model tiny; the conformance kit uses them when it is given none.
     tiny_config: ClassVar[dict[str, Any]] = {}
+    # What the model can serve as, for code that needs "a model that does X" without naming a plugin's model:
+    # "language_model" (a SentenceModel without a latent, trained on {embedding_size, hidden_size} fields) and
+    # "attribute_classifier" (an AttributeClassifierModel whose config has an ``attribute`` field).
+    roles: ClassVar[tuple[str, ...]] = ()
     # sentae_api: ClassVar[int]  -- deliberately not defined here: each variant must declare it itself.
 
     def __init__(self, config: Any, data_info: DataInfo) -> None:
@@ -147,3 +154,89 @@ class SentaeModel(nn.Module):
             "config": dataclasses.asdict(self.config),
             "data_info": self.data_info.to_dict(),
         }
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The text-model contract. Generation and evaluation rely on these members and nothing else; ``isinstance`` checks
+# them structurally, so a third-party model satisfies a protocol by having its members (inheriting it documents the
+# intent). Token tensors are ``[B, T]`` with bos first and eos last, padded with ``data_info.pad_id``; ``lengths``
+# ``[B]`` counts bos and eos. Likelihoods are in nats per sentence, summed over the predicted tokens (words + eos).
+
+
+@runtime_checkable
+class SentenceModel(Protocol):
+    """A text model with a likelihood over sentences that can generate them: every text model that sentae samples
+    from or evaluates (a language model, every text autoencoder)."""
+
+    data_info: DataInfo
+    latent_size: int  # dimensions of the code z the decoder reads; 0 for a language model
+
+    def sentence_nll(self, tokens: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
+        """-log p(x | z) per sentence ``[B]`` (-log p(x) for a language model, which gets ``z=None``)."""
+        raise NotImplementedError
+
+    def generate(self, z: torch.Tensor | None, n: int, config: DecodeConfig | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` token sequences ``[n, T]`` (no bos; eos, then padding) decoded from codes ``z`` ``[n, latent]``
+        (a language model: from nothing) through ``sentae.generation.decoding``."""
+        raise NotImplementedError
+
+
+@runtime_checkable
+class LatentTextModel(SentenceModel, Protocol):
+    """A text autoencoder: sentences map to codes and codes decode to sentences."""
+
+    # True: q(z|x) is a Gaussian (a VAE: KL and IW-NLL are defined); False: a point code (dae, aae). A model that
+    # inherits this protocol is stochastic unless it says otherwise.
+    stochastic: bool = True
+
+    def encode_stats(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Posterior mean ``[B, latent]`` and log-variance ``[B, latent]`` (None for a deterministic encoder)."""
+        raise NotImplementedError
+
+
+@runtime_checkable
+class ControllableTextModel(LatentTextModel, Protocol):
+    """A text autoencoder whose decoder also reads a structured code c of attribute values (Hu et al. 2017):
+    it decodes from ``full_code(z, c)``, a vector wider than ``latent_size``."""
+
+    controlled: dict[str, list[str]]  # attribute name -> its values, in code order
+
+    def random_attributes(self, n: int, device: torch.device | str,
+                          generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Value indices ``[n]`` per controlled attribute, drawn from the prior over c."""
+        raise NotImplementedError
+
+    def predict_attributes(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The model's own reading of each sentence's attributes: value indices or distributions ``[B, K]``."""
+        raise NotImplementedError
+
+    def full_code(self, z: torch.Tensor, attributes: dict[str, torch.Tensor]) -> torch.Tensor:
+        """[z, c]: what ``generate`` and ``sentence_nll`` take for this model."""
+        raise NotImplementedError
+
+
+@runtime_checkable
+class AttributeClassifierModel(Protocol):
+    """A sentence classifier of one attribute: the independent judge of generated text."""
+
+    data_info: DataInfo
+    attribute: str  # the attribute it predicts
+    values: list[str]  # its values, in the order of the logits
+
+    def logits(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Unnormalised class scores ``[B, len(values)]``."""
+        raise NotImplementedError
+
+
+def is_sentence_model(model: Any) -> bool:
+    return getattr(getattr(model, "data_info", None), "modality", None) == "text" and isinstance(model, SentenceModel)
+
+
+def has_latent(model: Any) -> bool:
+    """A text model with an encoder and a non-empty code."""
+    return isinstance(model, LatentTextModel) and model.latent_size > 0
+
+
+def is_controllable(model: Any) -> bool:
+    return isinstance(model, ControllableTextModel) and bool(model.controlled)

@@ -23,6 +23,12 @@ SUPPORTED_PLUGIN_APIS = frozenset({1})
 AUTOLOAD_ENV = "SENTAE_DISABLE_PLUGIN_AUTOLOAD"
 
 
+def autoload_disabled() -> bool:
+    """Whether entry-point discovery is switched off: ``SENTAE_DISABLE_PLUGIN_AUTOLOAD`` set to 1, true or yes
+    (any case). The one place that reads the variable, so every message agrees with what discovery did."""
+    return os.environ.get(AUTOLOAD_ENV, "").strip().lower() in {"1", "true", "yes"}
+
+
 @dataclass
 class ModelEntry:
     """One registered model: where it comes from and, once imported, its class."""
@@ -69,7 +75,7 @@ class Registry:
         self._discovered = True
         if force:
             self._entries = {k: v for k, v in self._entries.items() if v.distribution == "<local>"}
-        if os.environ.get(AUTOLOAD_ENV, "").strip().lower() in {"1", "true", "yes"}:
+        if autoload_disabled():
             return
         seen: set[tuple[str, str, str]] = set()
         for dist in metadata.distributions():
@@ -117,14 +123,65 @@ class Registry:
         self._entries.pop(name, None)
 
     # -- queries ---------------------------------------------------------------------------------------------
-    def entries(self, pattern: str | None = None) -> list[ModelEntry]:
-        """Entries whose name matches the glob ``pattern`` (or contains it), sorted by name. Imports nothing."""
+    def entries(self, pattern: str | None = None, modality: str | None = None) -> list[ModelEntry]:
+        """Entries whose name matches the glob ``pattern`` (or contains it), sorted by name. Imports nothing,
+        unless ``modality`` ("text" or "image") asks for it: then every plugin is imported to read it, and broken
+        ones are left out."""
         self.discover()
+        if modality is not None:
+            self.load_all()
         out = list(self._entries.values())
         if pattern:
             glob = pattern if any(ch in pattern for ch in "*?[") else f"*{pattern}*"
             out = [e for e in out if fnmatch.fnmatch(e.name, glob)]
+        if modality is not None:
+            out = [e for e in out if e.cls is not None and e.cls.modality == modality]
         return sorted(out, key=lambda e: e.name)
+
+    def for_role(self, role: str) -> str:
+        """The name of the installed model that declares ``role`` (see ``SentaeModel.roles``); an error when none
+        or several do. Imports the plugins."""
+        found = [e.name for e in self.load_all() if e.cls is not None and role in getattr(e.cls, "roles", ())]
+        if not found:
+            raise PluginError(f"no installed model serves as '{role}' (a model declares it in its `roles`); "
+                              f"install a plugin that provides one, e.g. sentae-text")
+        if len(found) > 1:
+            raise PluginError(f"several installed models serve as '{role}': {', '.join(found)}; name one explicitly")
+        return found[0]
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """Everything ``sentae info`` shows about model ``name``, as plain data: origin, modality, summary, paper
+        and one row per config field (nested settings flattened to ``a.b``) with type, default and help."""
+        import typing
+
+        from .utils import field_help, type_name
+
+        cls = self.get(name)
+        entry = self.entry(name)
+        rows: list[dict[str, Any]] = []
+
+        def add_rows(config_class: type, prefix: str) -> None:
+            helps = field_help(config_class)
+            hints = typing.get_type_hints(config_class)
+            for f in dataclasses.fields(config_class):
+                hint = hints.get(f.name, f.type)
+                if dataclasses.is_dataclass(hint):  # nested settings (e.g. the KL schedule) get one row per field
+                    add_rows(hint, f"{prefix}{f.name}.")
+                    continue
+                if f.default is not dataclasses.MISSING:
+                    default: Any = f.default
+                elif f.default_factory is not dataclasses.MISSING:
+                    default = f.default_factory()
+                else:
+                    default = "(required)"
+                rows.append({"field": prefix + f.name, "type": type_name(hint), "default": default,
+                             "help": helps.get(f.name, "")})
+
+        add_rows(cls.config_class, "")
+        doc = (cls.__doc__ or "").strip().splitlines()
+        return {"name": name, "origin": entry.origin, "target": entry.target, "distribution": entry.distribution,
+                "version": entry.version, "modality": cls.modality, "summary": doc[0] if doc else "",
+                "paper": cls.paper, "roles": list(getattr(cls, "roles", ())), "fields": rows}
 
     def names(self) -> list[str]:
         return [e.name for e in self.entries()]
@@ -207,7 +264,7 @@ class Registry:
             msg += f"\ninstalled plugin distributions: {', '.join(dists)}"
         else:
             msg += "\nno model plugins are installed"
-            if os.environ.get(AUTOLOAD_ENV):
+            if autoload_disabled():
                 msg += f" (discovery is off: {AUTOLOAD_ENV} is set)"
         msg += "\n(`sentae list` shows every model)"
         return msg
@@ -234,7 +291,7 @@ def _check_model_class(obj: Any, entry: ModelEntry) -> None:
     if not isinstance(api, int) or isinstance(api, bool):
         raise PluginError(f"{entry.target}: `sentae_api` must be an integer such as {PLUGIN_API_VERSION}, got {api!r}")
     if api not in SUPPORTED_PLUGIN_APIS:
-        from . import __version__
+        from .version import __version__
 
         if api > PLUGIN_API_VERSION:
             hint = f"upgrade sentae (this is sentae {__version__}, plugin API {PLUGIN_API_VERSION})"

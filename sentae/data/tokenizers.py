@@ -60,7 +60,7 @@ class Tokenizer:
 
     def save(self, path: str | Path) -> Path:
         """Write the tokenizer as one JSON file (atomically); a folder gets ``tokenizer.json`` inside it."""
-        from ..training.checkpoint import atomic_write_text  # lazy: training imports data
+        from ..io import atomic_write_text
 
         path = Path(path)
         if path.is_dir():

@@ -1,7 +1,7 @@
 """Attribute classifiers as independent judges of generated text.
 
-``train_classifier`` trains a ``text_classifier`` run (a model of the sentae-text plugin) on a labelled corpus and
-records its held-out accuracy in ``classifier_eval.json``; ``AttributeClassifier`` loads such a run and scores any
+``train_classifier`` trains a run of the installed model that serves as ``attribute_classifier`` (``text_classifier``
+of the sentae-text plugin) on a labelled corpus and records its held-out accuracy in ``classifier_eval.json``; ``AttributeClassifier`` loads such a run and scores any
 sentences. A classifier always tokenizes with the tokenizer saved in its own run folder, never with the one of
 the model whose sentences it judges, and every score it gives should be read beside its own held-out accuracy
 (``describe()``).
@@ -24,24 +24,26 @@ from typing import Any, Sequence
 import torch
 
 from ..errors import CheckpointError, ConfigError, SentaeError
+from ..io import atomic_write_text
+from ..model import AttributeClassifierModel
+from ..registry import REGISTRY
+from ..run import RunFolder
 
 EVAL_FILE = "classifier_eval.json"
-MODEL_TYPE = "text_classifier"
+ROLE = "attribute_classifier"  # the model role train_classifier trains (SentaeModel.roles)
 
 
 class AttributeClassifier:
-    """A trained ``text_classifier`` run folder, ready to classify sentences."""
+    """A trained attribute-classifier run folder, ready to classify sentences."""
 
     def __init__(self, run_dir: str | Path, device: str | torch.device = "cpu", batch_size: int = 256) -> None:
-        from ..api import load_model
-        from ..data.tokenizers import load_tokenizer
-
-        self.path = Path(run_dir)
-        self.model = load_model(self.path, device)
-        if not (callable(getattr(self.model, "logits", None)) and hasattr(self.model, "values")):
+        run = RunFolder(run_dir)
+        self.path = run.path
+        self.model = run.load_model(device)
+        if not isinstance(self.model, AttributeClassifierModel):
             raise CheckpointError(f"{self.path}: not a classifier run (its model is '{self.model.name}', "
                                   f"train one with `sentae classifier train`)")
-        self.tokenizer = load_tokenizer(self.path)  # the classifier's own vocabulary, not the generator's
+        self.tokenizer = run.load_tokenizer()  # the classifier's own vocabulary, not the generator's
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.eval_report = self._read_eval()
@@ -146,7 +148,7 @@ def classifier_recipe(data: str | dict[str, Any] | Any, attribute: str, arch: st
         raise ConfigError(f"classifier data must be a source name, a path or a data section, got {type(data).__name__}")
     return {
         "name": name or f"{attribute}_classifier_{arch}",
-        "model": {"type": MODEL_TYPE, "attribute": attribute, "arch": arch},
+        "model": {"type": REGISTRY.for_role(ROLE), "attribute": attribute, "arch": arch},
         "data": section,
         "train": {"max_steps": max_steps, "batch_size": 64, "lr": 1e-3, "eval_every": 250, "ckpt_every": 1000,
                   "log_every": 50,
@@ -158,22 +160,20 @@ def classifier_recipe(data: str | dict[str, Any] | Any, attribute: str, arch: st
 def train_classifier(data_source_or_config: str | dict[str, Any] | Any, attribute: str, out: str | Path,
                      arch: str = "cnn", max_steps: int = 2000, overrides: Sequence[str] = (),
                      device: str = "cpu") -> AttributeClassifier:
-    """Train a ``text_classifier`` for ``attribute``, measure its accuracy on the test split (the val split when
+    """Train an attribute classifier (the model serving as ``attribute_classifier``) for ``attribute``, measure its accuracy on the test split (the val split when
     the data has no test split) and write it to ``classifier_eval.json`` in the run folder ``out``.
 
     ``overrides`` are ``--set`` strings (``train.max_time_s=240``, ``model.num_filters=50``, ``data.limit=5000``).
     """
-    from ..api import load_model, train
-    from ..training.checkpoint import atomic_write_text
-    from .run_eval import rebuild_data
+    from ..training.recipe import train_recipe
 
     recipe = classifier_recipe(data_source_or_config, attribute, arch, max_steps)
-    run = train(recipe, overrides, out=out)
-    data = rebuild_data(run.path)  # the splits exactly as training saw them, with the run's tokenizer
+    run = train_recipe(recipe, overrides, out=out)
+    data = run.folder.rebuild_data()  # the splits exactly as training saw them, with the run's tokenizer
     split = "test" if data.split_size("test") > 0 else "val"
     if data.split_size(split) == 0:
         raise SentaeError(f"{run.path}: the data has neither a test nor a val split to measure the classifier on")
-    model = load_model(run.path, device)
+    model = run.folder.load_model(device)
     batch_size = run.recipe.train.batch_size
 
     def batches():

@@ -3,7 +3,6 @@ sentence with independent judges (a classifier run, the tense labeller, a corpus
 accuracy per attribute and jointly, per cell, with diversity and (optionally) fluency."""
 from __future__ import annotations
 
-import itertools
 from typing import Any, Callable, Sequence
 
 from ..errors import SentaeError
@@ -43,16 +42,12 @@ def control_report(sampler, judges: dict[str, tuple[Judge, str]], per_cell: int 
     unknown = [a for a in judges if a not in ctrl]
     if unknown:
         raise SentaeError(f"judges for {', '.join(unknown)}, which the model does not control ({', '.join(ctrl)})")
-    names = list(ctrl)
     cells, all_sentences = [], []
     right = {a: 0 for a in judges}
     joint = total = 0
-    for i, combo in enumerate(itertools.product(*(ctrl[a] for a in names))):
-        want = dict(zip(names, combo))
-        sentences: list[str] = []
-        for start in range(0, per_cell, batch_size):
-            k = min(batch_size, per_cell - start)
-            sentences += sampler.sample(k, seed=seed + 1000 * i + start, attributes=want, **decoding)
+    # Cell i, chunk from sentence j: seed + 1000 i + j, so that each cell is repeatable on its own.
+    for want, sentences in sampler.sample_grid(per_cell, seed=seed, batch_size=batch_size, cell_seed_stride=1000,
+                                               **decoding):
         verdicts = {a: list(j(sentences)) for a, (j, _) in judges.items()}
         ok = {a: [v == want[a] for v in verdicts[a]] for a in judges}
         cell_joint = sum(all(ok[a][n] for a in judges) for n in range(len(sentences)))

@@ -20,6 +20,12 @@ from typing import Any, Sequence
 import torch
 
 from ..errors import SentaeError
+from ..io import atomic_write_text
+from ..model import has_latent, is_sentence_model
+from ..registry import REGISTRY
+from ..run import RunFolder
+
+ROLE = "language_model"  # the model role reverse_perplexity trains (SentaeModel.roles)
 
 
 @torch.no_grad()
@@ -30,17 +36,16 @@ def lm_perplexity(lm_run: str | Path, texts: Sequence[str], batch_size: int = 64
 
     >>> lm_perplexity("runs/yelp_lm", ["the food was great ."])["ppl_per_word"]  # doctest: +SKIP
     """
-    from ..api import load_model
     from ..data.text import frame
-    from ..data.tokenizers import load_tokenizer
 
-    model = load_model(lm_run, device)
-    if model.data_info.modality != "text" or not callable(getattr(model, "sentence_nll", None)):
+    run = RunFolder(lm_run)
+    model = run.load_model(device)
+    if not is_sentence_model(model):
         raise SentaeError(f"{lm_run}: model '{model.name}' is not a language model (no sentence_nll)")
-    if getattr(model, "latent_size", 0) > 0:
+    if has_latent(model):
         raise SentaeError(f"{lm_run}: model '{model.name}' has a latent code, so its likelihood is only a bound; "
                           f"use an rnn_lm run (or `sentae eval` for importance-weighted bounds)")
-    tok = load_tokenizer(lm_run)
+    tok = run.load_tokenizer()
     info = model.data_info
     ids = [tok.encode(t) for t in texts if t.split()]
     if not ids:
@@ -71,9 +76,10 @@ def reverse_perplexity(samples: Sequence[str], real_test_texts: Sequence[str], *
                        max_steps: int = 2000, max_time_s: float | None = None, batch_size: int = 32, lr: float = 1e-3,
                        val_fraction: float = 0.05, overrides: Sequence[str] = (), out: str | Path | None = None,
                        seed: int = 0, device: str = "cpu") -> dict[str, Any]:
-    """Train an ``rnn_lm`` on generated ``samples`` and report the perplexity of ``real_test_texts`` under it.
+    """Train a language model (the installed model serving as ``language_model``: ``rnn_lm`` of sentae-text) on
+    generated ``samples`` and report the perplexity of ``real_test_texts`` under it.
 
-    ``lm_config``: fields of the ``rnn_lm`` model (default: embedding 128, hidden 256). A share ``val_fraction`` of
+    ``lm_config``: fields of that model (default: embedding 128, hidden 256). A share ``val_fraction`` of
     the samples is held out for validation. ``out``: keep the LM run there (default: a temporary folder, removed).
     The LM's vocabulary comes from the samples only, so real words the generator never produced are ``<unk>``;
     the report counts them (``unk_rate``), and reverse perplexities are comparable only between generators scored
@@ -82,8 +88,7 @@ def reverse_perplexity(samples: Sequence[str], real_test_texts: Sequence[str], *
     >>> rev = reverse_perplexity(generated, real_test, max_steps=3000)  # doctest: +SKIP
     >>> rev["reverse_ppl_per_word"], rev["unk_rate"]                    # doctest: +SKIP
     """
-    from ..api import train
-    from ..training.checkpoint import atomic_write_text
+    from ..training.recipe import train_recipe
 
     samples = [" ".join(s.split()) for s in samples if s.split()]
     real = [" ".join(s.split()) for s in real_test_texts if s.split()]
@@ -99,14 +104,14 @@ def reverse_perplexity(samples: Sequence[str], real_test_texts: Sequence[str], *
         (folder / "real.txt").write_text("\n".join(real) + "\n", encoding="utf-8")
         recipe = {
             "name": "reverse_ppl_lm",
-            "model": {"type": "rnn_lm", "embedding_size": 128, "hidden_size": 256, **(lm_config or {})},
+            "model": {"type": REGISTRY.for_role(ROLE), "embedding_size": 128, "hidden_size": 256, **(lm_config or {})},
             "data": {"source": "text", "path": str(folder), "val_fraction": val_fraction, "split_seed": seed,
                      "options": {"train": "generated.txt", "test": "real.txt", "format": "text"}},
             "train": {"max_steps": max_steps, "max_time_s": max_time_s, "batch_size": batch_size, "lr": lr,
                       "seed": seed, "device": device, "eval_every": 0, "ckpt_every": 0, "progress": "none"},
         }
         run_dir = Path(out) if out is not None else folder / "lm"
-        run = train(recipe, overrides, out=run_dir)
+        run = train_recipe(recipe, overrides, out=run_dir)
         scored = lm_perplexity(run.path, real, device=device)
         report = {
             "reverse_ppl_per_word": scored["ppl_per_word"],
@@ -126,5 +131,4 @@ def reverse_perplexity(samples: Sequence[str], real_test_texts: Sequence[str], *
 
 
 def _vocab_size(run_dir: Path) -> int:
-    info = json.loads((run_dir / "data_info.json").read_text(encoding="utf-8"))
-    return int(info["vocab_size"])
+    return int(RunFolder(run_dir).read_data_info().vocab_size)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError, SentaeError
+from ..run import REPORT, RunFolder
 
 EPS = 1e-7  # probabilities are clipped to [EPS, 1 - EPS] before logs
 
@@ -104,7 +105,7 @@ def evaluate_image_model(model, data, split: str = "test", fit_split: str = "tra
 
     Returns a JSON-ready report (``metrics``) and, under ``arrays``, what the figures need (removed before JSON).
     """
-    from .run_eval import subset_indices
+    from .subsets import subset_indices
 
     t0 = time.perf_counter()
     if data.split_size(split) == 0:
@@ -177,34 +178,23 @@ def format_image_report(report: dict[str, Any]) -> str:
     return "\n".join([head] + [f"  {a:<{width}}  {b}" for a, b in rows])
 
 
-def rebuild_image_data(run_dir: Path, image_shape: tuple[int, ...] | None):
-    """The run's data, rebuilt from its resolved config.yaml; its image shape must match the model's."""
-    import yaml
-
-    from ..config import DataConfig, from_dict
-    from ..data import build_data
-
-    cfg_file = run_dir / "config.yaml"
-    if not cfg_file.is_file():
-        raise SentaeError(f"{run_dir}: no config.yaml, so its data cannot be rebuilt")
-    raw = yaml.safe_load(cfg_file.read_text(encoding="utf-8")) or {}
-    data = build_data(from_dict(DataConfig, raw.get("data") or {}, str(cfg_file), "data."))
-    if image_shape is not None and tuple(data.info.image_shape or ()) != tuple(image_shape):
-        raise DataError(f"{run_dir}: the data rebuilt from config.yaml has images of shape {data.info.image_shape}, "
-                        f"the model was trained on {tuple(image_shape)} (has the data changed?)")
-    return data
+def rebuild_image_data(run_dir: str | Path, image_shape: tuple[int, ...] | None = None):
+    """The run's data, rebuilt from its resolved recipe; its image shape must match ``image_shape`` (default:
+    the model's)."""
+    from ..model import DataInfo
+    run = RunFolder(run_dir)
+    info = run.read_data_info() if image_shape is None else DataInfo(modality="image", image_shape=tuple(image_shape))
+    return run.rebuild_data(info)
 
 
 def evaluate_image_run(run_dir: str | Path, split: str = "test", max_images: int | None = None, subset_seed: int = 0,
                        batch_size: int = 500, device: str = "cpu", figures: bool = True, data=None) -> dict[str, Any]:
     """Evaluate the image model of a run folder (``sentae eval RUN``) and write ``report/`` (figures + markdown)."""
-    from ..api import load_model
-
     run_dir = Path(run_dir)
-    model = load_model(run_dir, device)
+    model = RunFolder(run_dir).load_model(device)
     if model.data_info.modality != "image":
         raise SentaeError(f"{run_dir}: model '{model.name}' is a {model.data_info.modality} model, not an image model")
-    data = data or rebuild_image_data(run_dir, model.data_info.image_shape)
+    data = data or RunFolder(run_dir).rebuild_data(model.data_info)
     report = evaluate_image_model(model, data, split, max_images=max_images, subset_seed=subset_seed,
                                   batch_size=batch_size, device=device)
     arrays = report.pop("arrays")
@@ -212,17 +202,11 @@ def evaluate_image_run(run_dir: str | Path, split: str = "test", max_images: int
     if figures:
         from .image_figures import write_image_report
 
-        report["report_files"] = write_image_report(run_dir / "report", model, report, arrays,
+        report["report_files"] = write_image_report(RunFolder(run_dir).file(REPORT), model, report, arrays,
                                                     format_image_report(report))
     return report
 
 
 def is_image_run(run_dir: str | Path) -> bool:
     """Whether a run (or saved-model) folder holds an image model, read from its model.json without loading it."""
-    import json
-
-    spec = Path(run_dir) / "model.json"
-    try:
-        return json.loads(spec.read_text(encoding="utf-8")).get("data_info", {}).get("modality") == "image"
-    except (OSError, ValueError, AttributeError):
-        return False  # the text path reports what is wrong with the folder
+    return RunFolder(run_dir).modality() == "image"

@@ -8,36 +8,13 @@ from typing import Any
 
 import torch
 
-from ..errors import DataError, SentaeError
+from ..errors import SentaeError
+from ..generation.loading import load_sampler
+from ..model import has_latent, is_controllable, is_sentence_model
 from ..nn.latent import gaussian_kl
+from ..run import RunFolder
+from .subsets import subset_indices
 from .text import active_units, corpus_bleu, distinct_n, iw_log_likelihood, mutual_information, uniqueness
-
-
-def rebuild_data(run_dir: Path):
-    """The run's data, rebuilt from its resolved config; its tokenizer must equal the one saved in the run."""
-    import yaml
-
-    from ..config import DataConfig, from_dict
-    from ..data import build_data
-    from ..data.tokenizers import load_tokenizer
-
-    cfg_file = run_dir / "config.yaml"
-    if not cfg_file.is_file():
-        raise SentaeError(f"{run_dir}: no config.yaml, so its data cannot be rebuilt")
-    raw = yaml.safe_load(cfg_file.read_text(encoding="utf-8")) or {}
-    data = build_data(from_dict(DataConfig, raw.get("data") or {}, str(cfg_file), "data."))
-    saved = load_tokenizer(run_dir)
-    if getattr(data, "tokenizer", None) is None or data.tokenizer._payload() != saved._payload():
-        raise DataError(f"{run_dir}: the data rebuilt from config.yaml gives another tokenizer than the saved one "
-                        f"(has the corpus changed?)")
-    return data
-
-
-def subset_indices(n: int, size: int | None, seed: int) -> list[int]:
-    """A fixed subset: ``size`` indices drawn with ``seed``, in file order (all of them when size is None)."""
-    if size is None or size >= n:
-        return list(range(n))
-    return sorted(torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:size].tolist())
 
 
 @torch.no_grad()
@@ -45,26 +22,24 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
                       subset_seed: int = 0, prior_samples: int = 1000, batch_size: int = 50, seed: int = 0,
                       device: str = "cpu", data=None) -> dict[str, Any]:
     """Evaluate a trained text model on a held-out split; returns a JSON-ready report."""
-    from ..api import load
-
     run_dir = Path(run_dir)
-    sampler = load(run_dir, device)
+    sampler = load_sampler(run_dir, device)
     model = sampler.model
     if model.data_info.modality != "text":
         raise SentaeError(f"{run_dir}: `sentae eval` reports text metrics; model '{model.name}' is an image model")
-    if not callable(getattr(model, "sentence_nll", None)):
+    if not is_sentence_model(model):
         raise SentaeError(f"{run_dir}: model '{model.name}' does not model sentences (no likelihood to evaluate); "
                           f"a classifier run is scored by `sentae classifier predict`")
-    data = data or rebuild_data(run_dir)
+    data = data or RunFolder(run_dir).rebuild_data(model.data_info)
     if data.split_size(split) == 0:
         raise SentaeError(f"{run_dir}: the data has no '{split}' split (has: {', '.join(data.split_names())})")
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     g = torch.Generator(device=device).manual_seed(seed)
     idx = subset_indices(data.split_size(split), max_sentences, subset_seed)
-    latent = getattr(model, "latent_size", 0) > 0
+    latent = has_latent(model)
     # Deterministic autoencoders (dae, aae) define no likelihood p(x): no IW-NLL, KL or MI, only -log p(x|z).
-    stochastic = getattr(model, "stochastic", True)
+    stochastic = model.stochastic if latent else True
     logp_sum = tokens_sum = rec_sum = kl_sum = 0.0
     mus, logvars, refs, hyps = [], [], [], []
     for start in range(0, len(idx), batch_size):
@@ -82,10 +57,10 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
                 logvars.append(logvar.float().cpu())
             mus.append(mu.float().cpu())
             refs += sampler.to_text(tokens[:, 1:])
-            hyps += sampler.to_text(model.generate(mu, len(mu), sampler.decode_config(strategy="greedy")))
+            hyps += sampler.decode(mu, strategy="greedy")
     n = len(idx)
     where = f"{split} split, {n} sentences" + (f" (subset seed {subset_seed})" if n < data.split_size(split) else "")
-    if getattr(model, "controlled", None):
+    if is_controllable(model):
         # The likelihood of a controllable model is conditional: c is read from each sentence by its classifiers.
         where += "; likelihoods are p(x | c) with c from the model's own classifiers"
     metrics: dict[str, float] = {}
@@ -131,7 +106,7 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
         "sentences": n,
         "subset_seed": subset_seed if n < data.split_size(split) else None,
         "iw_samples": iw_samples if latent and stochastic else None,
-        "latent_size": getattr(model, "latent_size", 0),
+        "latent_size": model.latent_size if latent else 0,
         "active_unit_threshold": 0.01,
         "prior_samples": prior_samples,
         "prior_decoding": strategy,

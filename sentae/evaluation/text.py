@@ -11,6 +11,8 @@ from typing import Iterable, Sequence
 
 import torch
 
+from ..model import has_latent
+
 LOG_2PI = math.log(2 * math.pi)
 
 
@@ -54,8 +56,8 @@ def iw_log_likelihood(model, tokens: torch.Tensor, lengths: torch.Tensor, sample
     log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x). With K = 1 it is the ELBO's sample; it tightens as K grows.
 
     ``model`` provides ``encode_stats(tokens, lengths)`` and ``sentence_nll(tokens, lengths, z)``; a model
-    without a latent (``latent_size == 0``) gets its exact log-likelihood."""
-    if getattr(model, "latent_size", 0) == 0:
+    without a latent (not a ``LatentTextModel``, or ``latent_size == 0``) gets its exact log-likelihood."""
+    if not has_latent(model):
         return -model.sentence_nll(tokens, lengths, None)
     mu, logvar = model.encode_stats(tokens, lengths)
     b = tokens.shape[0]

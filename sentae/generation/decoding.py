@@ -10,8 +10,9 @@ state tensors are batch-first, beam search reorders them generically with ``inde
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import torch
 
@@ -45,6 +46,29 @@ class DecodeConfig:
             raise SentaeError(f"temperature must be positive, got {self.temperature}")
 
 
+DECODING_OPTIONS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(DecodeConfig))
+
+
+def split_decoding(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``options`` split into decoding options (``DecodeConfig`` fields) and the rest."""
+    decoding = {k: v for k, v in options.items() if k in DECODING_OPTIONS}
+    return decoding, {k: v for k, v in options.items() if k not in DECODING_OPTIONS}
+
+
+def check_decoding(options: dict[str, Any], where: str) -> dict[str, Any]:
+    """``options`` if every key is a decoding option; else one error naming the unknown key and the closest one."""
+    import difflib
+
+    from ..errors import SentaeError
+
+    for key in options:
+        if key not in DECODING_OPTIONS:
+            close = difflib.get_close_matches(key, DECODING_OPTIONS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (decoding options: {', '.join(DECODING_OPTIONS)})"
+            raise SentaeError(f"{where}: unknown decoding option '{key}'{hint}")
+    return options
+
+
 def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
     """Set to -inf every logit outside the top-k and outside the top-p nucleus (Holtzman et al. 2020)."""
     if top_k > 0 and top_k < logits.shape[-1]:
@@ -68,10 +92,11 @@ def decode(
     bos_id: int,
     eos_id: int,
     pad_id: int,
-    config: DecodeConfig = DecodeConfig(),
+    config: DecodeConfig | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Generate ``batch_size`` sequences; returns token ids ``[B, L]`` without bos, cut after eos, pad-filled."""
+    config = config or DecodeConfig()
     if config.strategy == "beam" and config.beam > 1:
         return _beam_search(model, z, batch_size, bos_id, eos_id, pad_id, config)
     state = model.start_state(z, batch_size)

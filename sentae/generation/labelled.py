@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Sequence, Union
 
 from ..errors import DataError, SentaeError
+from ..run import RunFolder
 
 Labelled = Union[str, Path, Sequence[tuple[str, str]], None]
 
@@ -43,9 +44,7 @@ def training_pairs(run_dir: Path | None, attribute: str, values: list[str]) -> l
     texts are the training token ids decoded, i.e. what the model saw."""
     if run_dir is None:
         raise SentaeError("this model has no run folder: pass labelled sentences (a file or (text, value) pairs)")
-    from ..evaluation.run_eval import rebuild_data
-
-    data = rebuild_data(Path(run_dir))
+    data = RunFolder(run_dir).rebuild_data()
     labels = data.labels.get("train", {}).get(attribute)
     if labels is None:
         have = ", ".join(data.labels.get("train", {})) or "none"
@@ -59,7 +58,5 @@ def training_texts(run_dir: Path | None) -> list[str]:
     """Every sentence of the run's train split, decoded from the ids the model saw."""
     if run_dir is None:
         raise SentaeError("this model has no run folder: pass the sentences to search among")
-    from ..evaluation.run_eval import rebuild_data
-
-    data = rebuild_data(Path(run_dir))
+    data = RunFolder(run_dir).rebuild_data()
     return [data.tokenizer.decode(x) for x in data.ids["train"]]

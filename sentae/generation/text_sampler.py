@@ -2,14 +2,15 @@
 text model."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 import torch
 
 from ..errors import SentaeError
-from ..model import SentaeModel
-from .decoding import DecodeConfig
+from ..model import SentaeModel, has_latent, is_controllable
+from .decoding import DecodeConfig, check_decoding
 from .labelled import Labelled, read_labelled_file, training_pairs, training_texts
 from .sampler import Sampler
 
@@ -24,9 +25,6 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return torch.sin((1 - t) * omega) / so * a + torch.sin(t * omega) / so * b
 
 
-DECODING_OPTIONS = {"strategy", "max_length", "beam", "length_penalty", "temperature", "top_k", "top_p"}
-
-
 class TextSampler(Sampler):
     """A trained text model with its tokenizer.
 
@@ -34,7 +32,7 @@ class TextSampler(Sampler):
     >>> sampler.sample(3, seed=0)                                     # doctest: +SKIP
     >>> sampler.reconstruct(["the company said N shares"], strategy="beam", beam=5)  # doctest: +SKIP
     >>> sampler.interpolate("a b c", "d e f", steps=5, method="slerp")  # doctest: +SKIP
-    >>> sampler.transfer(["the food was bad ."], attribute="sentiment", to="positive", scale=2)  # doctest: +SKIP
+    >>> sampler.transfer(["the food was bad ."], {"sentiment": "positive"}, scale=2)  # doctest: +SKIP
     >>> sampler.neighbours("the food was bad .", n=5)                    # doctest: +SKIP
     """
 
@@ -48,14 +46,16 @@ class TextSampler(Sampler):
     # -- helpers ---------------------------------------------------------------------------------------------
     @property
     def has_latent(self) -> bool:
-        return getattr(self.model, "latent_size", 0) > 0
+        return has_latent(self.model)
 
     def _require_latent(self, what: str) -> None:
         if not self.has_latent:
             raise SentaeError(f"model '{self.model.name}' has no latent code, so it cannot {what}")
 
     def decode_config(self, **kw) -> DecodeConfig:
-        kw = {k: v for k, v in kw.items() if v is not None}
+        """A ``DecodeConfig`` from decoding options (``None`` values mean "the default"); an unknown option is an
+        error that names the closest one."""
+        kw = {k: v for k, v in check_decoding(kw, "decoding").items() if v is not None}
         # data max_length counts bos and eos; a generated sentence counts its eos only
         kw.setdefault("max_length", (self.info.max_length or 31) - 1)
         return DecodeConfig(**kw)
@@ -72,15 +72,27 @@ class TextSampler(Sampler):
     def to_text(self, ids: torch.Tensor) -> list[str]:
         return [self.tokenizer.decode(row.tolist()) for row in ids]
 
-    def _generate(self, z: torch.Tensor | None, n: int, cfg: DecodeConfig, seed: int | None) -> list[str]:
-        ids = self.model.generate(z, n, cfg, self._generator(seed))
-        return self.to_text(ids)
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor | None, n: int | None = None, seed: int | None = None, **decoding: Any) -> list[str]:
+        """Sentences decoded from given codes ``z`` ``[n, code]`` (for a controllable model the full code, as
+        :meth:`codes` gives it; for a language model ``z=None`` and ``n`` sentences). Greedy unless ``strategy``
+        says otherwise.
+
+        >>> z = sampler.encode(["the food was bad ."])                                # doctest: +SKIP
+        >>> sampler.decode(z + 0.5 * sampler.attribute_offset("sentiment", "positive"))  # doctest: +SKIP
+        """
+        if z is not None:
+            n = len(z)
+        if n is None:
+            raise SentaeError("decode: give codes z, or n for a model without a latent")
+        cfg = self.decode_config(**decoding)
+        return self.to_text(self.model.generate(z if z is None else z.to(self.device), n, cfg, self._generator(seed)))
 
     # -- what users call -------------------------------------------------------------------------------------
     @property
     def controlled(self) -> dict[str, list[str]]:
         """Attributes the model generates from a structured code (ctrl_vae): name -> values; else empty."""
-        return dict(getattr(self.model, "controlled", {}) or {})
+        return dict(self.model.controlled) if is_controllable(self.model) else {}
 
     def attribute_indices(self, values: dict[str, str], n: int) -> dict[str, torch.Tensor]:
         """Value names -> index tensors ``[n]`` for the model's structured code; an unknown attribute or value is an
@@ -100,24 +112,56 @@ class TextSampler(Sampler):
         return out
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None, attributes: dict[str, str] | None = None, **options) -> list[str]:
+    def sample(self, n: int, seed: int | None = None, attributes: dict[str, str] | None = None,
+               **decoding: Any) -> list[str]:
         """``n`` sentences from the prior (z ~ N(0, I)); language models sample from p(x) directly. With a
-        controllable model, attribute values (``attributes={...}`` or keywords) fix the structured code; the
-        attributes not given are drawn at random. Other keywords are decoding options.
+        controllable model, ``attributes`` fix values of the structured code; the attributes not given are drawn
+        at random. Keywords are decoding options (``DecodeConfig`` fields); sampling unless ``strategy`` says.
 
-        >>> sampler.sample(5, sentiment="positive", tense="future")                     # doctest: +SKIP
+        >>> sampler.sample(5, attributes={"sentiment": "positive", "tense": "future"})  # doctest: +SKIP
         >>> sampler.sample(5, attributes={"tense": "past"}, strategy="sample", top_p=0.9)  # doctest: +SKIP
         """
-        decoding = {k: v for k, v in options.items() if k in DECODING_OPTIONS}
-        values = {**(attributes or {}), **{k: str(v) for k, v in options.items() if k not in DECODING_OPTIONS}}
         cfg = self.decode_config(**{"strategy": "sample", **decoding})
         g = self._generator(seed)
-        chosen = self.attribute_indices(values, n)
+        chosen = self.attribute_indices(dict(attributes or {}), n)
         z = torch.randn(n, self.model.latent_size, generator=g, device=self.device) if self.has_latent else None
         if self.controlled:
             attrs = {**self.model.random_attributes(n, self.device, g), **chosen}
             z = self.model.full_code(z, attrs)
         return self.to_text(self.model.generate(z, n, cfg, g))
+
+    def grid_cells(self, fixed: dict[str, str] | None = None) -> list[dict[str, str]]:
+        """Every combination of the controlled attributes' values (an attribute in ``fixed`` keeps its value), in
+        the order of the model's attributes and values."""
+        ctrl = self.controlled
+        if not ctrl:
+            raise SentaeError(f"a grid needs a model with attribute codes; '{self.model.name}' has none")
+        fixed = dict(fixed or {})
+        self.attribute_indices(fixed, 1)  # validates the names and values
+        names = list(ctrl)
+        choices = [[fixed[a]] if a in fixed else ctrl[a] for a in names]
+        return [dict(zip(names, combo)) for combo in itertools.product(*choices)]
+
+    @torch.no_grad()
+    def sample_grid(self, per_cell: int, fixed: dict[str, str] | None = None, seed: int | None = None,
+                    batch_size: int | None = None, cell_seed_stride: int = 1,
+                    **decoding: Any) -> list[tuple[dict[str, str], list[str]]]:
+        """``per_cell`` samples for every cell of :meth:`grid_cells`, as (cell, sentences) pairs. Cell ``i`` is
+        drawn in chunks of ``batch_size`` (default: one chunk), the chunk starting at sentence ``j`` with seed
+        ``seed + cell_seed_stride * i + j``, so every cell is repeatable on its own.
+
+        >>> for cell, sentences in sampler.sample_grid(3, seed=0, top_p=0.9): ...  # doctest: +SKIP
+        """
+        out = []
+        step = batch_size or max(per_cell, 1)
+        for i, cell in enumerate(self.grid_cells(fixed)):
+            sentences: list[str] = []
+            for start in range(0, per_cell, step):
+                k = min(step, per_cell - start)
+                chunk_seed = None if seed is None else seed + cell_seed_stride * i + start
+                sentences += self.sample(k, seed=chunk_seed, attributes=cell, **decoding)
+            out.append((cell, sentences))
+        return out
 
     @torch.no_grad()
     def codes(self, texts: Sequence[str], attributes: dict[str, str] | None = None) -> torch.Tensor:
@@ -138,21 +182,20 @@ class TextSampler(Sampler):
         """Codes ``[N, latent]``: the posterior mean, or a sample from q(z|x) with ``sample=True``."""
         self._require_latent("encode")
         b = self.batch(texts)
-        mu, logvar = self.model.encode_stats(b["tokens"], b["lengths"])
+        mu, logvar = self.model.encode_stats(b["tokens"], b["lengths"])  # LatentTextModel
         if not sample or logvar is None:  # deterministic encoders (dae, aae) have no posterior to sample
             return mu
         eps = torch.randn(mu.shape, generator=self._generator(seed), device=mu.device)
         return mu + eps * (0.5 * logvar).exp()
 
     @torch.no_grad()
-    def reconstruct(self, texts: Sequence[str], seed: int | None = None, **decoding) -> list[str]:
+    def reconstruct(self, texts: Sequence[str], seed: int | None = None, **decoding: Any) -> list[str]:
         """Decode the posterior mean of each sentence (greedy unless ``strategy`` says otherwise)."""
-        z = self.codes(texts)
-        return self._generate(z, len(texts), self.decode_config(**decoding), seed)
+        return self.decode(self.codes(texts), seed=seed, **decoding)
 
     @torch.no_grad()
     def interpolate(self, a: str, b: str, steps: int = 5, method: Literal["linear", "slerp"] = "linear",
-                    seed: int | None = None, **decoding) -> list[str]:
+                    seed: int | None = None, **decoding: Any) -> list[str]:
         """Sentences decoded along the path between the codes of ``a`` and ``b`` (both ends included)."""
         if steps < 2:
             raise SentaeError(f"interpolate needs steps >= 2, got {steps}")
@@ -161,7 +204,7 @@ class TextSampler(Sampler):
         za, zb = self.codes([a, b])
         ts = torch.linspace(0, 1, steps).tolist()
         path = [(1 - t) * za + t * zb if method == "linear" else slerp(za, zb, t) for t in ts]
-        return self._generate(torch.stack(path), steps, self.decode_config(**decoding), seed)
+        return self.decode(torch.stack(path), seed=seed, **decoding)
 
     # -- latent arithmetic -----------------------------------------------------------------------------------
     @torch.no_grad()
@@ -213,36 +256,38 @@ class TextSampler(Sampler):
         return offset
 
     @torch.no_grad()
-    def transfer(self, texts: Sequence[str], attribute: str | None = None, to: str | None = None, scale: float = 1.0,
-                 source: str | None = None, labelled: Labelled = None, count: int = 2000, seed: int | None = None,
-                 **options) -> list[str]:
-        """Rewrite ``texts`` with another value of an attribute.
+    def transfer(self, texts: Sequence[str], attributes: dict[str, str] | None = None, *, attribute: str | None = None,
+                 to: str | None = None, scale: float = 1.0, source: str | None = None, labelled: Labelled = None,
+                 count: int = 2000, seed: int | None = None, **decoding: Any) -> list[str]:
+        """Rewrite ``texts`` with other attribute values: ``attributes={"tense": "past", ...}`` (or one
+        ``attribute=``/``to=`` pair). Keywords are decoding options (greedy by default).
 
-        A controllable model (ctrl_vae) keeps each sentence's z and sets the structured code: ``attribute``/``to``
-        or keyword values (``transfer(texts, tense="past", sentiment="positive")``); ``scale`` does not apply.
-        Any other model moves each code by ``scale`` times the attribute offset toward ``to``
-        (:meth:`attribute_offset`) and decodes it. Other keywords are decoding options.
+        A controllable model (ctrl_vae) keeps each sentence's z and sets the structured code (several attributes at
+        once); ``scale`` does not apply. Any other model moves each code by ``scale`` times the attribute offset
+        toward the value (:meth:`attribute_offset`, one attribute at a time) and decodes it.
 
-        >>> sampler.transfer(["the staff was rude ."], attribute="sentiment", to="positive", scale=2)  # doctest: +SKIP
-        >>> ctrl_sampler.transfer(["we loved the pasta ."], tense="future")                      # doctest: +SKIP
+        >>> sampler.transfer(["the staff was rude ."], {"sentiment": "positive"}, scale=2)  # doctest: +SKIP
+        >>> ctrl_sampler.transfer(["we loved the pasta ."], {"tense": "future"})          # doctest: +SKIP
         """
-        decoding = {k: v for k, v in options.items() if k in DECODING_OPTIONS}
-        values = {k: str(v) for k, v in options.items() if k not in DECODING_OPTIONS}
+        values = {str(k): str(v) for k, v in (attributes or {}).items()}
         if attribute is not None:
             if to is None:
                 raise SentaeError(f"transfer: attribute '{attribute}' needs a target value (to=...)")
             values[attribute] = to
+        elif to is not None:
+            raise SentaeError("transfer: to=... needs attribute=... (or pass attributes={name: value})")
         if not values:
             raise SentaeError("transfer: name the attribute and the value to move toward "
-                              "(attribute=..., to=...; or attribute=value keywords for a controllable model)")
+                              "(attributes={'sentiment': 'positive'}, or attribute=..., to=...)")
+        self.decode_config(**decoding)  # an unknown decoding option fails before any work
         if self.controlled:
-            return self._generate(self.codes(texts, values), len(texts), self.decode_config(**decoding), seed)
+            return self.decode(self.codes(texts, values), seed=seed, **decoding)
         if len(values) > 1:
             raise SentaeError(f"transfer by latent arithmetic moves one attribute at a time, got {', '.join(values)}")
         (name, value), = values.items()
         offset = self.attribute_offset(name, value, source, labelled, count)
         z = self.encode(texts) + scale * offset.to(self.device)
-        return self._generate(z, len(texts), self.decode_config(**decoding), seed)
+        return self.decode(z, seed=seed, **decoding)
 
     @torch.no_grad()
     def neighbours(self, text: str, n: int = 5, pool: Sequence[str] | None = None, count: int = 20000,

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..schema import check_range
+
 
 @dataclass
 class TextNoiseConfig:
@@ -22,10 +24,8 @@ class TextNoiseConfig:
 
     def __post_init__(self) -> None:
         for name in ("drop", "blank", "substitute", "shuffle"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"noise.{name} must be a probability in [0, 1], got {getattr(self, name)}")
-        if self.shuffle_distance < 1:
-            raise ValueError(f"noise.shuffle_distance must be at least 1, got {self.shuffle_distance}")
+            check_range(f"noise.{name}", getattr(self, name), 0, 1)
+        check_range("noise.shuffle_distance", self.shuffle_distance, 1)
 
     @property
     def active(self) -> bool:

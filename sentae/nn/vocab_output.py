@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..schema import check_range
+
 
 @dataclass
 class SoftmaxConfig:
@@ -28,8 +30,7 @@ class SoftmaxConfig:
     def __post_init__(self) -> None:
         if self.kind not in ("full", "adaptive"):
             raise ValueError(f"softmax.kind must be full or adaptive, got {self.kind!r}")
-        if self.div_value < 1:
-            raise ValueError(f"softmax.div_value must be at least 1, got {self.div_value}")
+        check_range("softmax.div_value", self.div_value, 1)
 
 
 class FullSoftmax(nn.Linear):

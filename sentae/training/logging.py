@@ -8,19 +8,21 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..run import EVENTS, METRICS
+
 
 class MetricsLogger:
     """Appends one JSON object per record to ``metrics.jsonl`` and mirrors scalars to TensorBoard."""
 
     def __init__(self, run_dir: Path, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.path = run_dir / "metrics.jsonl"
+        self.path = run_dir / METRICS
         self._tb = None
         if enabled:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self._tb = SummaryWriter(log_dir=str(run_dir / "events"))
+                self._tb = SummaryWriter(log_dir=str(run_dir / EVENTS))
             except ImportError:  # tensorboard is a dependency, but a trimmed install may lack it
                 self._tb = None
 

@@ -3,13 +3,11 @@ DDP, validation, early stopping, checkpoints and logging. It knows no model by n
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import random
-import shutil
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
@@ -19,7 +17,10 @@ from torch import nn
 
 from ..config import TrainConfig
 from ..errors import CheckpointError, SentaeError, TrainingError
+from ..io import atomic_copy
 from ..model import Batch, SentaeModel, StepContext
+from ..run import BEST_WEIGHTS, CHECKPOINTS, TRAINER_STATE, WEIGHTS, RunFolder
+from ..weights import load_weights, save_weights
 from . import checkpoint as ckpt
 from . import distributed as dist_util
 from .logging import MetricsLogger, Progress
@@ -34,6 +35,45 @@ class TrainResult:
     best_metric: float | None
     val_metrics: dict[str, float] = field(default_factory=dict)  # last validation
     out_of_time: bool = False  # stopped by train.max_time_s
+
+
+@dataclass
+class LoopState:
+    """Where the training loop stands; saved in every checkpoint (as plain keys) so that a resumed run continues
+    exactly where the interrupted one was."""
+
+    step: int = 0  # optimizer steps taken
+    epoch: int = 0  # epochs started
+    pos: int = 0  # micro-batches of the current epoch consumed
+    best: float | None = None  # best value of train.early_stop_metric so far
+    bad_evals: int = 0  # validations in a row without improvement
+    skipped: int = 0  # steps skipped for a non-finite loss, in total
+    streak: int = 0  # non-finite losses in a row
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> LoopState:
+        return cls(**{f.name: saved[f.name] for f in fields(cls)})
+
+
+@dataclass
+class _Optimization:
+    """What one optimizer step needs besides the batch: the model (and its DDP wrapper), the optimizers in the
+    order the model declares them, their schedules, the fp16 scaler, the autocast dtype and the device."""
+
+    wrapped: nn.Module
+    model: SentaeModel
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, Any]
+    scaler: torch.amp.GradScaler
+    amp_dtype: torch.dtype | None
+    device: torch.device
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.optimizers)
 
 
 def seed_everything(seed: int) -> None:
@@ -78,6 +118,7 @@ class Trainer:
         self.cfg = config
         self.callbacks = list(callbacks)  # called after every optimizer step with (step, that step's metrics)
         self.run_dir = Path(run_dir)
+        self.run = RunFolder(self.run_dir)
         self.resume = resume
         self.stream = stream
         self.dist = dist_util.from_env()
@@ -96,77 +137,78 @@ class Trainer:
         model.to(device)
         model.train()
         opt_map = model.optimizers(cfg.lr, cfg.weight_decay)
-        names = list(opt_map)
-        schedulers = {n: torch.optim.lr_scheduler.LambdaLR(o, self._lr_lambda) for n, o in opt_map.items()}
-        scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
-        amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
         wrapped: nn.Module = _StepModule(model)
         if info.enabled:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             # Adversarial and wake-sleep models use a different subset of parameters per optimizer.
             wrapped = DDP(wrapped, device_ids=[device.index] if device.type == "cuda" else None,
-                          find_unused_parameters=len(names) > 1)
+                          find_unused_parameters=len(opt_map) > 1)
+        opt = _Optimization(
+            wrapped=wrapped, model=model, optimizers=opt_map,
+            schedulers={n: torch.optim.lr_scheduler.LambdaLR(o, self._lr_lambda) for n, o in opt_map.items()},
+            scaler=torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16"),
+            amp_dtype={"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision),
+            device=device,
+        )
 
-        state = {"step": 0, "epoch": 0, "pos": 0, "best": None, "bad_evals": 0, "skipped": 0, "streak": 0}
+        state = LoopState()
         if self.resume:
-            state = self._restore(model, opt_map, schedulers, scaler, device)
+            state = self._restore(opt)
         else:
             seed_everything(cfg.seed + info.rank)
 
         logger = MetricsLogger(self.run_dir, enabled=info.is_main)
-        progress = Progress(cfg.progress, cfg.max_steps, state["step"], cfg.log_every, info.is_main, self.stream)
+        progress = Progress(cfg.progress, cfg.max_steps, state.step, cfg.log_every, info.is_main, self.stream)
         n_params = sum(p.numel() for p in model.parameters())
         progress.message(
             f"training '{model.name}' ({n_params:,} parameters) on {device} in {cfg.precision}"
             + (f" x{info.world_size} processes" if info.enabled else "")
             + f"; {data.describe()}"
-            + (f"; resuming at step {state['step']}" if self.resume else "")
+            + (f"; resuming at step {state.step}" if self.resume else "")
         )
         if info.is_main:
-            ckpt.atomic_write_text(self.run_dir / "model.json", json.dumps(model.describe(), indent=2))
+            self.run.write_spec(model)
 
         window: dict[str, list[float]] = {}
         last_val: dict[str, float] = {}
         stopped_early = out_of_time = False
         t_start = time.perf_counter()
         try:
-            while state["step"] < cfg.max_steps and not stopped_early:
-                batches = self._epoch_batches(data, state["epoch"])
-                while state["pos"] + cfg.grad_accum <= len(batches) and state["step"] < cfg.max_steps:
-                    micro = batches[state["pos"] : state["pos"] + cfg.grad_accum]
-                    state["pos"] += cfg.grad_accum
-                    metrics, finite = self._optimizer_step(
-                        wrapped, model, data, micro, opt_map, names, schedulers, scaler, amp_dtype, device, state
-                    )
-                    state["step"] += 1
-                    step = state["step"]
+            while state.step < cfg.max_steps and not stopped_early:
+                batches = self._epoch_batches(data, state.epoch)
+                while state.pos + cfg.grad_accum <= len(batches) and state.step < cfg.max_steps:
+                    micro = batches[state.pos : state.pos + cfg.grad_accum]
+                    state.pos += cfg.grad_accum
+                    metrics, finite = self._optimizer_step(opt, data, micro, state)
+                    state.step += 1
+                    step = state.step
                     if finite:
-                        state["streak"] = 0
+                        state.streak = 0
                         for k, v in metrics.items():
                             window.setdefault(k, []).append(v)
                     else:
-                        state["skipped"] += 1
-                        state["streak"] += 1
+                        state.skipped += 1
+                        state.streak += 1
                         logger.log(step, "train", {}, event="skipped non-finite loss")
-                        progress.message(f"step {step}: non-finite loss, step skipped ({state['streak']} in a row)")
-                        if state["streak"] >= cfg.max_nonfinite:
-                            raise TrainingError(self._nonfinite_message(step, state["streak"]))
+                        progress.message(f"step {step}: non-finite loss, step skipped ({state.streak} in a row)")
+                        if state.streak >= cfg.max_nonfinite:
+                            raise TrainingError(self._nonfinite_message(step, state.streak))
                     for callback in self.callbacks:
                         callback(step, metrics)
                     shown = {k: sum(v) / len(v) for k, v in window.items()}
                     progress.update(step, shown)
                     if (step % cfg.log_every == 0 or step == cfg.max_steps) and window:
-                        shown["lr"] = schedulers[names[0]].get_last_lr()[0]
-                        logger.log(step, "train", shown, epoch=state["epoch"], elapsed_s=round(time.perf_counter() - t_start, 3))
+                        shown["lr"] = opt.schedulers[opt.names[0]].get_last_lr()[0]
+                        logger.log(step, "train", shown, epoch=state.epoch, elapsed_s=round(time.perf_counter() - t_start, 3))
                         window = {}
                     if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps:
-                        last_val = self._validate(model, data, device, amp_dtype)
+                        last_val = self._validate(model, data, device, opt.amp_dtype)
                         stopped_early = self._after_validation(model, last_val, state, logger, progress, device)
                     # No checkpoint inside a run of non-finite losses: the last one written stays the last good one.
                     due = cfg.ckpt_every and step % cfg.ckpt_every == 0 and step < cfg.max_steps
-                    if due and not stopped_early and state["streak"] == 0:
-                        self._checkpoint(model, opt_map, schedulers, scaler, state)
+                    if due and not stopped_early and state.streak == 0:
+                        self._checkpoint(opt, state)
                     if cfg.max_time_s is not None and not stopped_early:
                         # every rank asks every step and rank 0's clock decides, so all stop at the same step
                         over = time.perf_counter() - t_start >= cfg.max_time_s
@@ -175,25 +217,25 @@ class Trainer:
                             progress.message(f"step {step}: wall-clock budget of {cfg.max_time_s:g}s reached")
                     if stopped_early:
                         break
-                if state["step"] < cfg.max_steps and not stopped_early:
-                    state["epoch"] += 1
-                    state["pos"] = 0
+                if state.step < cfg.max_steps and not stopped_early:
+                    state.epoch += 1
+                    state.pos = 0
             if (out_of_time or not stopped_early) and data.split_size("val") > 0:
-                last_val = self._validate(model, data, device, amp_dtype)
+                last_val = self._validate(model, data, device, opt.amp_dtype)
                 self._after_validation(model, last_val, state, logger, progress, device)
-            self._checkpoint(model, opt_map, schedulers, scaler, state)
-            self._finish(model, state)
+            self._checkpoint(opt, state)
+            self._finish(model)
         finally:
             progress.close()
             logger.close()
             dist_util.barrier(self.dist)
         progress.message(
-            f"done: {state['step']} steps in {time.perf_counter() - t_start:.1f}s"
+            f"done: {state.step} steps in {time.perf_counter() - t_start:.1f}s"
             + (f"; {', '.join(f'{k} {v:.4g}' for k, v in last_val.items() if k.count('/') == 1)}" if last_val else "")
             + f"; run folder {self.run_dir}"
         )
-        return TrainResult(self.run_dir, state["step"], state["skipped"], stopped_early and not out_of_time,
-                           state["best"], last_val, out_of_time)
+        return TrainResult(self.run_dir, state.step, state.skipped, stopped_early and not out_of_time,
+                           state.best, last_val, out_of_time)
 
     # ------------------------------------------------------------------------------------------------------------
     def _lr_lambda(self, step: int) -> float:
@@ -214,21 +256,25 @@ class Trainer:
             )
         return batches
 
-    def _optimizer_step(self, wrapped, model, data, micro, opt_map, names, schedulers, scaler, amp_dtype, device, state):
-        cfg = self.cfg
+    def _optimizer_step(self, opt: _Optimization, data, micro: list[list[int]], state: LoopState
+                        ) -> tuple[dict[str, float], bool]:
+        """One step of every optimizer, in the model's order, over the micro-batches ``micro``. Returns the step's
+        metrics and whether its loss was finite (a non-finite step changes no weight)."""
+        cfg, device, scaler, names = self.cfg, opt.device, opt.scaler, opt.names
         metrics: dict[str, float] = {}
         for name in names:
-            opt = opt_map[name]
-            model.zero_grad(set_to_none=True)
+            optimizer = opt.optimizers[name]
+            opt.model.zero_grad(set_to_none=True)
             loss_sum = torch.zeros((), device=device)
             extra: dict[str, float] = {}
             for i, indices in enumerate(micro):
                 batch = to_device(data.get_batch("train", indices), device)
-                ctx = StepContext(state["step"], cfg.max_steps, state["epoch"], name, True)
+                ctx = StepContext(state.step, cfg.max_steps, state.epoch, name, True)
                 # Under DDP, gradients are averaged across ranks only on the last micro-batch.
-                sync = wrapped.no_sync() if self.dist.enabled and i < len(micro) - 1 else contextlib.nullcontext()
-                with sync, torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                    out = wrapped(batch, ctx)
+                sync = opt.wrapped.no_sync() if self.dist.enabled and i < len(micro) - 1 else contextlib.nullcontext()
+                with sync, torch.autocast(device.type, dtype=opt.amp_dtype or torch.float32,
+                                          enabled=opt.amp_dtype is not None):
+                    out = opt.wrapped(batch, ctx)
                 loss = out.loss.float() / len(micro)
                 scaler.scale(loss).backward()
                 loss_sum += loss.detach()
@@ -236,22 +282,22 @@ class Trainer:
                     extra[k] = extra.get(k, 0.0) + float(v) / len(micro)
             loss_val = dist_util.all_reduce_mean(loss_sum, self.dist)
             if not torch.isfinite(loss_val):
-                model.zero_grad(set_to_none=True)
+                opt.model.zero_grad(set_to_none=True)
                 scaler.update()
                 return {}, False
             # Gradients are unscaled before clipping so that clip_norm is in the units of the true gradient.
-            scaler.unscale_(opt)
-            params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+            scaler.unscale_(optimizer)
+            params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
             if cfg.clip_norm is not None and params:
                 norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm)
                 if torch.isfinite(norm):  # fp16: GradScaler skips this step itself; an inf norm is not a metric
                     metrics["grad_norm" if len(names) == 1 else f"grad_norm/{name}"] = float(norm)
-            scaler.step(opt)
+            scaler.step(optimizer)
             with warnings.catch_warnings():
                 # With fp16, GradScaler skips steps whose gradients overflowed; the schedule still advances, which
                 # is what we want, but torch warns that the optimizer did not step first.
                 warnings.simplefilter("ignore", UserWarning)
-                schedulers[name].step()
+                opt.schedulers[name].step()
             metrics["loss" if len(names) == 1 else f"loss/{name}"] = float(loss_val)
             metrics.update(extra)
         scaler.update()
@@ -279,12 +325,12 @@ class Trainer:
         model.train()
         return {f"val/{k}": float(v) for k, v in metrics.items()}
 
-    def _after_validation(self, model, val, state, logger, progress, device) -> bool:
+    def _after_validation(self, model, val, state: LoopState, logger, progress, device) -> bool:
         """Log validation, track the best value, decide early stopping (rank 0 decides for all)."""
         cfg = self.cfg
-        logger.log(state["step"], "val", val)
+        logger.log(state.step, "val", val)
         summary = {k: v for k, v in val.items() if k.count("/") == 1}  # per-dimension values go to metrics.jsonl only
-        progress.message(f"step {state['step']} validation: " + ", ".join(f"{k} {v:.4g}" for k, v in summary.items()))
+        progress.message(f"step {state.step} validation: " + ", ".join(f"{k} {v:.4g}" for k, v in summary.items()))
         stop = False
         if cfg.early_stop_metric:
             if cfg.early_stop_metric not in val:
@@ -293,75 +339,72 @@ class Trainer:
                     f"(available: {', '.join(sorted(val))})"
                 )
             value = val[cfg.early_stop_metric]
-            best = state["best"]
+            best = state.best
             improved = best is None or (value < best if cfg.early_stop_mode == "min" else value > best)
             if improved and math.isfinite(value):
-                state["best"], state["bad_evals"] = value, 0
+                state.best, state.bad_evals = value, 0
                 if self.dist.is_main:
-                    ckpt.save_weights(model, self.run_dir / "best.safetensors")
+                    save_weights(model, self.run.file(BEST_WEIGHTS))
             else:
-                state["bad_evals"] += 1
-            if cfg.early_stop_patience is not None and state["bad_evals"] >= cfg.early_stop_patience:
+                state.bad_evals += 1
+            if cfg.early_stop_patience is not None and state.bad_evals >= cfg.early_stop_patience:
                 stop = True
                 progress.message(
-                    f"early stop at step {state['step']}: {cfg.early_stop_metric} did not improve for "
-                    f"{state['bad_evals']} validations (best {state['best']:.4g})"
+                    f"early stop at step {state.step}: {cfg.early_stop_metric} did not improve for "
+                    f"{state.bad_evals} validations (best {state.best:.4g})"
                 )
         return dist_util.broadcast_flag(stop, self.dist, device)
 
     # ------------------------------------------------------------------------------------------------------------
-    def _state_dict(self, opt_map, schedulers, scaler, state) -> dict[str, Any]:
+    def _state_dict(self, opt: _Optimization, state: LoopState) -> dict[str, Any]:
         return {
-            **state,
-            "optimizers": {n: o.state_dict() for n, o in opt_map.items()},
-            "schedulers": {n: s.state_dict() for n, s in schedulers.items()},
-            "scaler": scaler.state_dict(),
+            **state.to_dict(),
+            "optimizers": {n: o.state_dict() for n, o in opt.optimizers.items()},
+            "schedulers": {n: s.state_dict() for n, s in opt.schedulers.items()},
+            "scaler": opt.scaler.state_dict(),
             "rng": ckpt.rng_state(),
             "train_config": asdict(self.cfg),
         }
 
-    def _checkpoint(self, model, opt_map, schedulers, scaler, state) -> None:
+    def _checkpoint(self, opt: _Optimization, state: LoopState) -> None:
         if self.dist.is_main:
-            ckpt.write_checkpoint(self.run_dir, state["step"], model, self._state_dict(opt_map, schedulers, scaler, state), self.cfg.keep_last)
+            ckpt.write_checkpoint(self.run, state.step, opt.model, self._state_dict(opt, state), self.cfg.keep_last)
         dist_util.barrier(self.dist)
 
-    def _finish(self, model, state) -> None:
+    def _finish(self, model: SentaeModel) -> None:
         """Root of the run folder: final (or best) weights and the last trainer state."""
         if not self.dist.is_main:
             return
-        best = self.run_dir / "best.safetensors"
+        best = self.run.file(BEST_WEIGHTS)
         if self.cfg.early_stop_metric and best.exists():
-            shutil.copyfile(best, self.run_dir / ".model.safetensors.tmp")
-            (self.run_dir / ".model.safetensors.tmp").replace(self.run_dir / ckpt.WEIGHTS)
+            atomic_copy(best, self.run.file(WEIGHTS))
         else:
-            ckpt.save_weights(model, self.run_dir / ckpt.WEIGHTS)
-        last = ckpt.list_checkpoints(self.run_dir)[-1]
-        shutil.copyfile(last / ckpt.STATE, self.run_dir / f".{ckpt.STATE}.tmp")
-        (self.run_dir / f".{ckpt.STATE}.tmp").replace(self.run_dir / ckpt.STATE)
+            save_weights(model, self.run.file(WEIGHTS))
+        atomic_copy(self.run.checkpoints()[-1] / TRAINER_STATE, self.run.file(TRAINER_STATE))
 
-    def _restore(self, model, opt_map, schedulers, scaler, device) -> dict[str, Any]:
-        checkpoints = ckpt.list_checkpoints(self.run_dir)
+    def _restore(self, opt: _Optimization) -> LoopState:
+        checkpoints = self.run.checkpoints()
         if not checkpoints:
-            raise CheckpointError(f"--resume: no checkpoint in {self.run_dir / ckpt.CKPT_DIR} to resume from")
+            raise CheckpointError(f"--resume: no checkpoint in {self.run.file(CHECKPOINTS)} to resume from")
         latest = checkpoints[-1]
         try:
-            ckpt.load_weights(model, latest / ckpt.WEIGHTS, device)
-            saved = ckpt.load_state(latest / ckpt.STATE)
+            load_weights(opt.model, latest / WEIGHTS, opt.device)
+            saved = ckpt.load_state(latest / TRAINER_STATE)
         except CheckpointError as exc:
             older = f"; the previous checkpoint {checkpoints[-2]} is intact: delete {latest} to resume from it" if len(checkpoints) > 1 else ""
             raise CheckpointError(f"{exc}{older}") from None
-        for n, o in opt_map.items():
+        for n, o in opt.optimizers.items():
             if n not in saved["optimizers"]:
                 raise CheckpointError(f"{latest}: no state for optimizer '{n}' (saved: {', '.join(saved['optimizers'])})")
             o.load_state_dict(saved["optimizers"][n])
-        for n, s in schedulers.items():
+        for n, s in opt.schedulers.items():
             s.load_state_dict(saved["schedulers"][n])
-        scaler.load_state_dict(saved["scaler"])
+        opt.scaler.load_state_dict(saved["scaler"])
         ckpt.set_rng_state(saved["rng"])
-        return {k: saved[k] for k in ("step", "epoch", "pos", "best", "bad_evals", "skipped", "streak")}
+        return LoopState.from_dict(saved)
 
     def _nonfinite_message(self, step: int, streak: int) -> str:
-        done = ckpt.list_checkpoints(self.run_dir)
+        done = self.run.checkpoints()
         where = f"the last good checkpoint is {done[-1]}" if done else "no checkpoint had been written yet"
         return (
             f"training stopped at step {step}: the loss was non-finite for {streak} steps in a row "

@@ -11,10 +11,12 @@ import sentae
 from sentae import StepContext
 from sentae.cli import main
 from sentae.evaluation.run_eval import evaluate_text_run
+from sentae.registry import REGISTRY
 
 SUBJECTS = ["the food", "the service", "our waiter", "the pasta", "this place", "the staff", "the pizza", "my steak"]
 POSITIVE = ["great", "delicious", "friendly", "amazing", "wonderful"]
 NEGATIVE = ["awful", "rude", "terrible", "cold", "horrible"]
+TINY = REGISTRY.get("dae").tiny_config
 
 
 def _adjective(sentence: str) -> str | None:
@@ -54,7 +56,7 @@ def run_dir(corpus, tmp_path_factory):
 
 def test_disc_step_changes_only_the_discriminator():
     torch.manual_seed(0)
-    model = sentae.create_model("aae", **sentae.registry.REGISTRY.get("aae").tiny_config)
+    model = sentae.create_model("aae", **REGISTRY.get("aae").tiny_config)
     batch = model.example_batch(6, torch.Generator().manual_seed(1))
     opts = model.optimizers(0.1, 0.0)
     assert list(opts) == ["main", "disc"]
@@ -69,7 +71,7 @@ def test_disc_step_changes_only_the_discriminator():
 
 def test_main_step_gradient_reaches_encoder_through_discriminator():
     torch.manual_seed(0)
-    model = sentae.create_model("aae", **sentae.registry.REGISTRY.get("aae").tiny_config)
+    model = sentae.create_model("aae", **REGISTRY.get("aae").tiny_config)
     batch = model.example_batch(6, torch.Generator().manual_seed(1))
     with_adv = model.training_step(batch, StepContext(optimizer="main")).loss
     model.config.adversarial_weight = 0.0
@@ -85,7 +87,7 @@ def test_main_step_gradient_reaches_encoder_through_discriminator():
 
 def test_noise_only_while_training():
     torch.manual_seed(0)
-    model = sentae.create_model("dae", embedding_size=11, hidden_size=13, latent_size=7, noise={"drop": 0.9})
+    model = sentae.create_model("dae", **TINY, noise={"drop": 0.9})
     batch = model.example_batch(6, torch.Generator().manual_seed(1))
     model.train()
     noisy, lengths = model.noisy(batch["tokens"], batch["lengths"])
@@ -96,9 +98,9 @@ def test_noise_only_while_training():
 
 
 def test_daae_preset_is_denoising_and_aae_is_not():
-    assert sentae.create_model("daae", embedding_size=11, hidden_size=13, latent_size=7).config.noise.drop == 0.3
-    assert not sentae.create_model("aae", embedding_size=11, hidden_size=13, latent_size=7).config.noise.active
-    assert sentae.create_model("dae", embedding_size=11, hidden_size=13, latent_size=7).config.noise.drop == 0.3
+    assert sentae.create_model("daae", **TINY).config.noise.drop == 0.3
+    assert not sentae.create_model("aae", **TINY).config.noise.active
+    assert sentae.create_model("dae", **TINY).config.noise.drop == 0.3
 
 
 def test_reconstructs_and_codes_fill_the_prior(run_dir):

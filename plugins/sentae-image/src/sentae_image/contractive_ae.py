@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from sentae import DataInfo, StepContext, StepOutput
+from sentae.schema import check_range
 
 from .base import ImageAutoencoder, check_sizes, mlp
 from .noise import InputNoiseConfig
@@ -29,8 +30,7 @@ class ContractiveAEConfig(InputNoiseConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_sizes(self.hidden_sizes, "hidden_sizes")
-        if self.contraction < 0:
-            raise ValueError(f"contraction must be 0 or more, got {self.contraction}")
+        check_range("contraction", self.contraction, 0)
         if self.jacobian == "closed_form" and len(self.hidden_sizes) != 1:
             raise ValueError("jacobian 'closed_form' holds for a single sigmoid layer; use 'autograd' for "
                              f"hidden_sizes {self.hidden_sizes}")

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from sentae import DataInfo, StepContext, StepOutput
+from sentae.schema import check_range
 
 from .base import ImageAutoencoder, check_sizes
 from .noise import InputNoiseConfig
@@ -21,8 +22,7 @@ class ConvAEConfig(InputNoiseConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_sizes(self.channels, "channels")
-        if self.code_size < 1:
-            raise ValueError(f"code_size must be at least 1, got {self.code_size}")
+        check_range("code_size", self.code_size, 1)
 
 
 class ConvAE(ImageAutoencoder):

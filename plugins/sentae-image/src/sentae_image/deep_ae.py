@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sentae import DataInfo, StepContext, StepOutput
+from sentae.schema import check_range
 
 from .base import ImageAutoencoder, check_sizes
 from .noise import InputNoiseConfig
@@ -46,10 +47,8 @@ class DeepAEConfig(InputNoiseConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_sizes(self.hidden_sizes, "hidden_sizes")
-        if self.pretrain_steps < 0:
-            raise ValueError(f"pretrain_steps must be 0 or more, got {self.pretrain_steps}")
-        if self.cd_k < 1:
-            raise ValueError(f"cd_k must be at least 1, got {self.cd_k}")
+        check_range("pretrain_steps", self.pretrain_steps, 0)
+        check_range("cd_k", self.cd_k, 1)
 
 
 class DeepAE(ImageAutoencoder):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
+from sentae.schema import check_range
+
 
 @dataclass
 class InputNoiseConfig:
@@ -21,12 +23,9 @@ class InputNoiseConfig:
     shift_pixels: int = 0  # augmentation: translate each training image by up to this many pixels per axis (0 = off)
 
     def __post_init__(self) -> None:
-        if self.noise_std < 0:
-            raise ValueError(f"noise_std must be 0 or more, got {self.noise_std}")
-        if not 0 <= self.mask_prob < 1:
-            raise ValueError(f"mask_prob must be in [0, 1), got {self.mask_prob}")
-        if self.shift_pixels < 0:
-            raise ValueError(f"shift_pixels must be 0 or more, got {self.shift_pixels}")
+        check_range("noise_std", self.noise_std, 0)
+        check_range("mask_prob", self.mask_prob, 0, 1, high_open=True)
+        check_range("shift_pixels", self.shift_pixels, 0)
 
 
 def corrupt(x: torch.Tensor, noise_std: float = 0.0, mask_prob: float = 0.0) -> torch.Tensor:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from sentae import DataInfo, StepContext, StepOutput
+from sentae.schema import check_range
 
 from .base import ImageAutoencoder
 from .noise import InputNoiseConfig
@@ -30,12 +31,9 @@ class SparseAEConfig(InputNoiseConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.hidden_size < 1:
-            raise ValueError(f"hidden_size must be at least 1, got {self.hidden_size}")
-        if not 0 < self.target < 1:
-            raise ValueError(f"target must be in (0, 1), got {self.target}")
-        if self.sparsity_weight < 0:
-            raise ValueError(f"sparsity_weight must be 0 or more, got {self.sparsity_weight}")
+        check_range("hidden_size", self.hidden_size, 1)
+        check_range("target", self.target, 0, 1, low_open=True, high_open=True)
+        check_range("sparsity_weight", self.sparsity_weight, 0)
         if self.penalty == "kl" and self.activation != "sigmoid":
             raise ValueError("penalty 'kl' needs activations in (0, 1): use activation 'sigmoid' or penalty 'l1'")
 

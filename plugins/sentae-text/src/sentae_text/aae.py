@@ -16,6 +16,8 @@ from torch import nn
 from sentae import DataInfo, StepContext, StepOutput
 from sentae.model import adamw
 from sentae.nn.noise import TextNoiseConfig
+from sentae.nn.params import split_parameters
+from sentae.schema import check_range
 
 from .dae import DAE, DAEConfig
 
@@ -28,10 +30,8 @@ class AAEConfig(DAEConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.adversarial_weight < 0:
-            raise ValueError(f"adversarial_weight must not be negative, got {self.adversarial_weight}")
-        if self.disc_hidden < 1:
-            raise ValueError(f"disc_hidden must be at least 1, got {self.disc_hidden}")
+        check_range("adversarial_weight", self.adversarial_weight, 0)
+        check_range("disc_hidden", self.disc_hidden, 1)
 
 
 class AAE(DAE):
@@ -52,9 +52,8 @@ class AAE(DAE):
         return ["main", "disc"]
 
     def optimizers(self, lr: float, weight_decay: float) -> dict[str, torch.optim.Optimizer]:
-        disc = set(self.discriminator.parameters())
-        rest = [p for p in self.parameters() if p not in disc]
-        return {"main": adamw(rest, lr, weight_decay), "disc": adamw(self.discriminator.parameters(), lr, weight_decay)}
+        rest, disc = split_parameters(self, self.discriminator)
+        return {"main": adamw(rest, lr, weight_decay), "disc": adamw(disc, lr, weight_decay)}
 
     def _prior(self, like: torch.Tensor) -> torch.Tensor:
         return torch.randn_like(like)

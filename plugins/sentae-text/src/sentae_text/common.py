@@ -10,22 +10,26 @@ from sentae import DataInfo
 from sentae.generation.decoding import DecodeConfig, decode
 from sentae.nn import RNNDecoder, RNNEncoder
 
+from .rnn_config import RNNAutoencoderConfig
+
 # Default data shape for models built without data (conformance kit, create_model): a tiny vocabulary.
 DEFAULT_INFO = DataInfo(modality="text", vocab_size=37, pad_id=0, bos_id=1, eos_id=2, unk_id=3, max_length=14)
 
 
-def encoder_head_generator(config, data_info: DataInfo, model_name: str, head: Callable[[int, int], nn.Module]
+def encoder_head_generator(config: RNNAutoencoderConfig, data_info: DataInfo, model_name: str,
+                           head: Callable[[int, int], nn.Module], extra_code_size: int = 0
                            ) -> tuple[RNNEncoder, nn.Module, RNNDecoder]:
     """The sentence encoder, its code head ``head(encoder output size, latent size)`` and the code-conditioned
-    generator that ``rnn_vae`` and ``dae`` (and so ``aae``) share: they differ only in the head (a Gaussian for
-    the VAE, a linear map for the AE). Built in that order, so a seed gives the same initial weights as always."""
+    generator that ``rnn_vae``, ``dae`` (and so ``aae``) and ``ctrl_vae`` share: they differ only in the head (a
+    Gaussian for the VAEs, a linear map for the AE) and in ``extra_code_size``, dimensions the generator reads
+    beside z (ctrl_vae's attribute code c). Built in that order, so a seed gives the same initial weights as always."""
     if data_info.vocab_size is None:
         raise ValueError(f"{model_name} needs text data (data_info.vocab_size)")
     c, v, pad = config, data_info.vocab_size, data_info.pad_id
     encoder = RNNEncoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.bidirectional, pad, c.dropout)
     code_head = head(encoder.output_size, c.latent_size)
-    decoder = RNNDecoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.latent_size, c.z_init,
-                         c.z_every_step, pad, c.dropout, c.softmax)
+    decoder = RNNDecoder(v, c.embedding_size, c.hidden_size, c.num_layers, c.cell, c.latent_size + extra_code_size,
+                         c.z_init, c.z_every_step, pad, c.dropout, c.softmax)
     return encoder, code_head, decoder
 
 
@@ -57,8 +61,10 @@ class DecodesFromCode:
     """``generate``/``sample`` for a model whose ``decoder`` (an RNNDecoder) reads a code of ``latent_size``
     dimensions and whose prior is N(0, I)."""
 
-    def generate(self, z: torch.Tensor, n: int, config: DecodeConfig = DecodeConfig(), generator=None) -> torch.Tensor:
-        info = self.data_info
+    def generate(self, z: torch.Tensor, n: int, config: DecodeConfig | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """Token ids ``[n, T]`` decoded from codes ``z [n, latent_size]`` (``config``: greedy by default)."""
+        info, config = self.data_info, config if config is not None else DecodeConfig()
         return decode(self.decoder, z, n, info.bos_id, info.eos_id, info.pad_id, config, generator)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

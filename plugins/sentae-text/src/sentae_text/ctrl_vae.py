@@ -19,7 +19,7 @@ prediction in the VAE loss.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -27,13 +27,16 @@ from torch import nn
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
 from sentae.generation.decoding import DecodeConfig, decode
-from sentae.model import adamw
-from sentae.nn import GaussianLatent, RNNDecoder, RNNEncoder, SoftmaxConfig, gaussian_kl
+from sentae.model import ControllableTextModel, adamw
+from sentae.nn import GaussianLatent, gaussian_kl
 from sentae.nn.cnn import TextCNN
+from sentae.nn.params import split_parameters
 from sentae.nn.soft_decode import soft_decode
+from sentae.schema import check_range
 from sentae.training.kl_schedules import KLSchedule
 
-from .common import DecodesFromCode, example_batch, word_dropout
+from .common import DecodesFromCode, encoder_head_generator, example_batch, word_dropout
+from .rnn_config import RNNAutoencoderConfig
 
 
 def _kl_default() -> KLSchedule:
@@ -41,13 +44,11 @@ def _kl_default() -> KLSchedule:
 
 
 @dataclass
-class CtrlVAEConfig:
+class CtrlVAEConfig(RNNAutoencoderConfig):
     embedding_size: int = 128  # word embedding dimensions (encoder and generator each)
     hidden_size: int = 256  # RNN state dimensions (per direction in the encoder)
     latent_size: int = 16  # dimensions of the unstructured Gaussian code z
     attributes: list[str] = field(default_factory=lambda: ["sentiment", "tense"])  # data attributes controlled by c
-    cell: Literal["lstm", "gru"] = "lstm"  # recurrent cell of encoder and generator
-    dropout: float = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
     word_dropout: float = 0.3  # generator inputs replaced by <unk> while training, so it must use z and c
     kl: KLSchedule = field(default_factory=_kl_default)  # weight of the KL term over training
     classifier_embedding: int = 64  # classifiers' own word embedding size
@@ -58,30 +59,25 @@ class CtrlVAEConfig:
     generated_weight: float = 0.1  # lambda_u: weight of generated sentences in the classifiers' loss
     entropy_weight: float = 0.1  # beta: minimum-entropy term on classifier predictions of generated sentences
     tau: float = 0.5  # softmax temperature of soft generation (lower: closer to one-hot)
-    softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)  # output layer: full, or adaptive (faster on large vocabularies)
     generated_length: int = 0  # tokens generated for the control losses (0: the data's max length)
     generated_batch: int = 0  # sentences generated per step for the control losses (0: the batch size)
 
     def __post_init__(self) -> None:
-        for name in ("embedding_size", "hidden_size", "latent_size", "classifier_embedding", "classifier_filters"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        super().__post_init__()
+        for name in ("classifier_embedding", "classifier_filters"):
+            check_range(name, getattr(self, name), 1)
         if not self.attributes:
             raise ValueError("attributes must name at least one data attribute to control")
         if len(set(self.attributes)) != len(self.attributes):
             raise ValueError(f"attributes lists a name twice: {self.attributes}")
-        for name in ("dropout", "word_dropout"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        check_range("word_dropout", self.word_dropout, 0, 1, high_open=True)
         for name in ("attribute_weight", "independence_weight", "generated_weight", "entropy_weight",
                      "control_start_step", "generated_length", "generated_batch"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
-        if self.tau <= 0:
-            raise ValueError(f"tau must be positive, got {self.tau}")
+            check_range(name, getattr(self, name), 0)
+        check_range("tau", self.tau, 0, low_open=True)
 
 
-class CtrlVAE(DecodesFromCode, SentaeModel):
+class CtrlVAE(DecodesFromCode, SentaeModel, ControllableTextModel):
     """Encoder -> z; generator p(x | z, c); one CNN classifier per controlled attribute."""
 
     name = "ctrl_vae"
@@ -89,28 +85,26 @@ class CtrlVAE(DecodesFromCode, SentaeModel):
     config_class = CtrlVAEConfig
     paper = "Hu et al. 2017, Toward Controlled Generation of Text"
     sentae_api = 1
-    tiny_config = {"embedding_size": 11, "hidden_size": 13, "latent_size": 7, "classifier_embedding": 5,
-                   "classifier_filters": 3, "control_start_step": 0, "generated_length": 6}
+    # sizes apart from each other and from the default data's (vocabulary 37, code c 2 + 3 = 5) and batch (6)
+    tiny_config = {"embedding_size": 11, "hidden_size": 13, "latent_size": 7, "classifier_embedding": 9,
+                   "classifier_filters": 10, "control_start_step": 0, "generated_length": 8}
 
     def __init__(self, config: CtrlVAEConfig, data_info: DataInfo) -> None:
         super().__init__(config, data_info)
-        if data_info.vocab_size is None:
-            raise ValueError(f"{self.name} needs text data (data_info.vocab_size)")
         missing = [a for a in config.attributes if a not in data_info.attributes]
         if missing:
             have = ", ".join(f"{k} ({'/'.join(v)})" for k, v in data_info.attributes.items()) or "none"
             raise ValueError(f"{self.name} controls attribute(s) {', '.join(missing)} but the data has none of "
                              f"that name (data attributes: {have}); set model.attributes or label the data")
-        c, v, pad = config, data_info.vocab_size, data_info.pad_id
+        c = config
         self.controlled = {a: list(data_info.attributes[a]) for a in c.attributes}
         self.code_size = sum(len(vals) for vals in self.controlled.values())
         self.latent_size = c.latent_size
-        self.encoder = RNNEncoder(v, c.embedding_size, c.hidden_size, 1, c.cell, True, pad, c.dropout)
-        self.latent = GaussianLatent(self.encoder.output_size, c.latent_size)
-        self.decoder = RNNDecoder(v, c.embedding_size, c.hidden_size, 1, c.cell, c.latent_size + self.code_size,
-                                  True, True, pad, c.dropout, c.softmax)
+        self.encoder, self.latent, self.decoder = encoder_head_generator(c, data_info, self.name, GaussianLatent,
+                                                                         extra_code_size=self.code_size)
         self.classifiers = nn.ModuleDict({
-            a: TextCNN(v, c.classifier_embedding, len(vals), c.classifier_filters, pad_id=pad)
+            a: TextCNN(data_info.vocab_size, c.classifier_embedding, len(vals), c.classifier_filters,
+                       pad_id=data_info.pad_id)
             for a, vals in self.controlled.items()
         })
 
@@ -235,9 +229,8 @@ class CtrlVAE(DecodesFromCode, SentaeModel):
         return ["main", "disc"]
 
     def optimizers(self, lr: float, weight_decay: float) -> dict[str, torch.optim.Optimizer]:
-        clf = set(self.classifiers.parameters())
-        rest = [p for p in self.parameters() if p not in clf]
-        return {"main": adamw(rest, lr, weight_decay), "disc": adamw(self.classifiers.parameters(), lr, weight_decay)}
+        rest, clf = split_parameters(self, self.classifiers)
+        return {"main": adamw(rest, lr, weight_decay), "disc": adamw(clf, lr, weight_decay)}
 
     # -- evaluation ---------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -294,9 +287,10 @@ class CtrlVAE(DecodesFromCode, SentaeModel):
             batch[f"attr_{a}"] = labels
         return batch
 
-    def generate(self, code: torch.Tensor, n: int, config: DecodeConfig = DecodeConfig(), generator=None) -> torch.Tensor:
+    def generate(self, code: torch.Tensor, n: int, config: DecodeConfig | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
         """Token ids from full codes ``[n, latent_size + code_size]``; a code of only z gets random attributes."""
         if code.shape[1] == self.latent_size:
             code = self.full_code(code, self.random_attributes(n, code.device, generator))
-        info = self.data_info
+        info, config = self.data_info, config if config is not None else DecodeConfig()
         return decode(self.decoder, code, n, info.bos_id, info.eos_id, info.pad_id, config, generator)

@@ -7,16 +7,17 @@ discriminator on top of it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Iterable
 
 import torch
 from torch import nn
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
+from sentae.model import LatentTextModel
 from sentae.nn.noise import TextNoiseConfig, add_noise
-from sentae.nn import SoftmaxConfig
 
 from .common import DecodesFromCode, default_info, encoder_head_generator, example_batch
+from .rnn_config import RNNAutoencoderConfig
 
 
 def _shen_noise() -> TextNoiseConfig:
@@ -24,28 +25,11 @@ def _shen_noise() -> TextNoiseConfig:
 
 
 @dataclass
-class DAEConfig:
-    embedding_size: int = 256  # word embedding dimensions (encoder and decoder each)
-    hidden_size: int = 512  # RNN state dimensions (per direction in the encoder)
-    latent_size: int = 32  # dimensions of the code z
-    num_layers: int = 1  # stacked RNN layers
-    cell: Literal["lstm", "gru"] = "lstm"  # recurrent cell of encoder and decoder
-    bidirectional: bool = True  # bidirectional encoder
-    z_init: bool = True  # decoder's initial state computed from z
-    z_every_step: bool = True  # z concatenated to every decoder input
-    dropout: float = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
+class DAEConfig(RNNAutoencoderConfig):
     noise: TextNoiseConfig = field(default_factory=_shen_noise)  # input corruption (Shen et al.: word drop 0.3)
-    softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)  # output layer: full, or adaptive (faster on large vocabularies)
-
-    def __post_init__(self) -> None:
-        for name in ("embedding_size", "hidden_size", "latent_size", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
-class DAE(DecodesFromCode, SentaeModel):
+class DAE(DecodesFromCode, SentaeModel, LatentTextModel):
     """RNN encoder -> deterministic code z -> RNN decoder; the encoder sees a noisy copy of the input.
 
     ``sample`` decodes z ~ N(0, I). A plain AE's codes follow no prior, so expect poor sentences (Shen et al.'s

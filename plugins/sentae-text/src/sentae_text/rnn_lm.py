@@ -8,6 +8,7 @@ import torch
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
 from sentae.generation.decoding import DecodeConfig, decode
+from sentae.model import SentenceModel
 from sentae.nn import RNNDecoder, SoftmaxConfig
 
 from .common import default_info, example_batch
@@ -23,7 +24,7 @@ class RNNLMConfig:
     softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)  # output layer: full, or adaptive (faster on large vocabularies)
 
 
-class RNNLM(SentaeModel):
+class RNNLM(SentaeModel, SentenceModel):
     """LSTM/GRU language model p(x) = prod_t p(x_t | x_<t); its NLL is exact, no bound."""
 
     name = "rnn_lm"
@@ -31,6 +32,7 @@ class RNNLM(SentaeModel):
     config_class = RNNLMConfig
     paper = "Mikolov et al. 2010, Recurrent neural network based language model (the baseline of Bowman et al. 2016)"
     sentae_api = 1
+    roles = ("language_model",)  # found by sentae.evaluation through REGISTRY.for_role
     tiny_config = {"embedding_size": 11, "hidden_size": 13}
     latent_size = 0
 
@@ -67,8 +69,10 @@ class RNNLM(SentaeModel):
     def example_batch(self, batch_size: int, generator: torch.Generator):
         return example_batch(self.data_info, batch_size, generator)
 
-    def generate(self, z: torch.Tensor | None, n: int, config: DecodeConfig = DecodeConfig(), generator=None) -> torch.Tensor:
-        info = self.data_info
+    def generate(self, z: torch.Tensor | None, n: int, config: DecodeConfig | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` sentences as token ids ``[n, T]``; ``z`` is ignored (a language model has no code)."""
+        info, config = self.data_info, config if config is not None else DecodeConfig()
         return decode(self.decoder, None, n, info.bos_id, info.eos_id, info.pad_id, config, generator)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

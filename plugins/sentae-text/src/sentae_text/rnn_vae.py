@@ -8,42 +8,32 @@ from typing import Iterable, Literal
 import torch
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
-from sentae.nn import GaussianLatent, SoftmaxConfig, gaussian_kl
+from sentae.nn import GaussianLatent, gaussian_kl
+from sentae.model import LatentTextModel
+from sentae.schema import check_range
 from sentae.training.kl_schedules import KLSchedule
 
 from .common import DecodesFromCode, default_info, encoder_head_generator, example_batch, word_dropout
+from .rnn_config import RNNAutoencoderConfig
 
 
 @dataclass
-class RNNVAEConfig:
-    embedding_size: int = 256  # word embedding dimensions (encoder and decoder each)
-    hidden_size: int = 512  # RNN state dimensions (per direction in the encoder)
+class RNNVAEConfig(RNNAutoencoderConfig):
     latent_size: int = 32  # dimensions of the Gaussian code z
-    num_layers: int = 1  # stacked RNN layers
-    cell: Literal["lstm", "gru"] = "lstm"  # recurrent cell of encoder and decoder
-    bidirectional: bool = True  # bidirectional encoder
-    z_init: bool = True  # decoder's initial state computed from z
-    z_every_step: bool = True  # z concatenated to every decoder input
-    dropout: float = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
     word_dropout: float = 0.0  # probability of replacing a decoder input word by <unk> (Bowman: 0.25..0.5)
-    softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)  # output layer: full, or adaptive (faster on large vocabularies)
     kl: KLSchedule = field(default_factory=KLSchedule)  # weight of the KL term over training
     free_bits: float = 0.0  # nats: KL below this is not penalised (0 = off)
     free_bits_mode: Literal["per_dim", "total"] = "per_dim"  # per_dim: lambda per dimension (Kingma 2016); total: on the sum
     ae_pretrain_steps: int = 0  # steps trained as a plain AE (z = mu, no KL), then the decoder is reset (Li et al. 2019)
 
     def __post_init__(self) -> None:
-        for name in ("embedding_size", "hidden_size", "latent_size", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("dropout", "word_dropout"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.free_bits < 0 or self.ae_pretrain_steps < 0:
-            raise ValueError("free_bits and ae_pretrain_steps must not be negative")
+        super().__post_init__()
+        check_range("word_dropout", self.word_dropout, 0, 1, high_open=True)
+        check_range("free_bits", self.free_bits, 0)
+        check_range("ae_pretrain_steps", self.ae_pretrain_steps, 0)
 
 
-class RNNVAE(DecodesFromCode, SentaeModel):
+class RNNVAE(DecodesFromCode, SentaeModel, LatentTextModel):
     """Bidirectional RNN encoder -> diagonal Gaussian z -> RNN decoder conditioned on z."""
 
     name = "rnn_vae"

@@ -15,7 +15,10 @@ from torch import nn
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
 from sentae.errors import ConfigError
+from sentae.model import AttributeClassifierModel
 from sentae.nn import RNNEncoder
+from sentae.nn.cnn import SentenceCNN
+from sentae.schema import check_range
 
 from .common import default_info, example_batch
 
@@ -32,48 +35,13 @@ class TextClassifierConfig:
 
     def __post_init__(self) -> None:
         for name in ("embedding_size", "num_filters", "hidden_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+            check_range(name, getattr(self, name), 1)
         if not self.filter_widths or any(w < 1 for w in self.filter_widths):
             raise ValueError(f"filter_widths must be a non-empty list of positive widths, got {self.filter_widths}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        check_range("dropout", self.dropout, 0, 1, high_open=True)
 
 
-class CNNSentenceEncoder(nn.Module):
-    """Convolutions of several widths over the word embeddings, each max-pooled over the sentence.
-
-    Only windows that lie inside the sentence (bos and eos included) enter the max, so a sentence gets the same
-    feature whatever padding its batch has; a sentence shorter than a filter uses the one window at its start,
-    which sees the zero embedding of <pad> beyond its end."""
-
-    def __init__(self, vocab_size: int, embedding_size: int, widths: list[int], num_filters: int, pad_id: int,
-                 dropout: float) -> None:
-        super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=pad_id)
-        self.convs = nn.ModuleList(nn.Conv1d(embedding_size, num_filters, w) for w in widths)
-        self.widths = list(widths)
-        self.pad_id = pad_id
-        self.dropout = nn.Dropout(dropout)
-        self.output_size = num_filters * len(widths)
-
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        need = max(self.widths)
-        if tokens.shape[1] < need:  # every filter needs at least one window
-            tokens = F.pad(tokens, (0, need - tokens.shape[1]), value=self.pad_id)
-        emb = self.dropout(self.embedding(tokens)).transpose(1, 2)  # [B, E, T]
-        lengths = lengths.to(tokens.device).unsqueeze(1)
-        pooled = []
-        for width, conv in zip(self.widths, self.convs):
-            act = torch.relu(conv(emb))  # [B, F, T - width + 1]
-            start = torch.arange(act.shape[2], device=tokens.device).unsqueeze(0)
-            inside = (start + width <= lengths) | (start == 0)  # [B, windows]
-            act = act.masked_fill(~inside.unsqueeze(1), float("-inf"))
-            pooled.append(act.max(2).values)
-        return torch.cat(pooled, 1)
-
-
-class TextClassifier(SentaeModel):
+class TextClassifier(SentaeModel, AttributeClassifierModel):
     """Predicts a sentence attribute (e.g. sentiment) from its tokens: the classifier behind attribute accuracy."""
 
     name = "text_classifier"
@@ -81,6 +49,7 @@ class TextClassifier(SentaeModel):
     config_class = TextClassifierConfig
     paper = "Kim 2014, Convolutional Neural Networks for Sentence Classification"
     sentae_api = 1
+    roles = ("attribute_classifier",)  # found by sentae.evaluation through REGISTRY.for_role
     tiny_config = {"embedding_size": 11, "filter_widths": [2, 3], "num_filters": 5, "hidden_size": 13, "dropout": 0.0}
 
     def __init__(self, config: TextClassifierConfig, data_info: DataInfo) -> None:
@@ -98,7 +67,7 @@ class TextClassifier(SentaeModel):
             raise ConfigError(f"{self.name}: attribute '{self.attribute}' has {len(self.values)} value(s); 2 or more are needed")
         c, v, pad = config, data_info.vocab_size, data_info.pad_id
         if c.arch == "cnn":
-            self.encoder: nn.Module = CNNSentenceEncoder(v, c.embedding_size, c.filter_widths, c.num_filters, pad, c.dropout)
+            self.encoder: nn.Module = SentenceCNN(v, c.embedding_size, c.num_filters, c.filter_widths, c.dropout, pad)
         else:
             self.encoder = RNNEncoder(v, c.embedding_size, c.hidden_size, 1, "gru", True, pad, c.dropout)
         self.dropout = nn.Dropout(c.dropout)

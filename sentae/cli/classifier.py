@@ -1,23 +1,11 @@
 """`sentae classifier`: train an attribute classifier run and classify sentences with it."""
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import click
 
-
-def _errors(fn):
-    """The CLI's error handling (one `error: ...` line, exit status 1), imported when a command runs: this module
-    is itself imported by sentae.cli."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from .cli import _friendly
-
-        return _friendly(fn)(*args, **kwargs)
-
-    return wrapper
+from .common import friendly, read_lines
 
 
 @click.group()
@@ -36,11 +24,11 @@ def classifier() -> None:
               help="Override a recipe field, e.g. train.max_time_s=240 or model.num_filters=50.")
 @click.option("--max-steps", type=int, default=2000, show_default=True, help="Optimizer steps at most.")
 @click.option("--device", default="cpu", show_default=True, help="Device of the held-out evaluation.")
-@_errors
+@friendly
 def train_cmd(data: str, attribute: str, arch: str, out: str | None, overrides: tuple[str, ...], max_steps: int,
               device: str) -> None:
     """Train a classifier of ATTRIBUTE on --data; its held-out accuracy is written to classifier_eval.json."""
-    from .evaluation.classifier import train_classifier
+    from ..evaluation.classifier import train_classifier
 
     if out is None:
         stem = Path(data).stem if Path(data).exists() else data
@@ -54,15 +42,14 @@ def train_cmd(data: str, attribute: str, arch: str, out: str | None, overrides: 
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.argument("input", default="-", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--device", default="cpu", show_default=True)
-@_errors
+@friendly
 def predict_cmd(run: str, input: str, device: str) -> None:
     """Classify each sentence of INPUT (a file, or - for standard input): value, probability and the sentence,
     tab-separated, one line each. The classifier's own held-out accuracy goes to stderr."""
-    from .cli import _read_lines
-    from .evaluation.classifier import AttributeClassifier
+    from ..evaluation.classifier import AttributeClassifier
 
     clf = AttributeClassifier(run, device)
-    lines = _read_lines(input)
+    lines = read_lines(input)
     probs = clf.predict_proba(lines)
     click.echo(clf.describe(), err=True)
     for text, row in zip(lines, probs):

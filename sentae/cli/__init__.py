@@ -1,0 +1,26 @@
+"""The command line: thin commands that parse, call the Python API (``sentae.api``) and print."""
+from __future__ import annotations
+
+import click
+
+from ..registry import PLUGIN_API_VERSION
+from ..version import __version__
+from .classifier import classifier
+from .models import config, info, list_cmd
+from .text import interpolate, neighbours, reconstruct, sample, transfer
+from .train import eval_cmd, train
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sentae", message=f"%(prog)s %(version)s (plugin API {PLUGIN_API_VERSION})")
+def main() -> None:
+    """sentae: train, inspect and sample text and image autoencoders."""
+
+
+for _command in (list_cmd, info, config, train, sample, reconstruct, interpolate, transfer, neighbours, eval_cmd,
+                 classifier):
+    main.add_command(_command)
+
+
+if __name__ == "__main__":
+    main()

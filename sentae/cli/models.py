@@ -1,0 +1,85 @@
+"""`sentae list`, `sentae info` and `sentae config show`: what is installed and what a recipe resolves to."""
+from __future__ import annotations
+
+import click
+
+from .common import friendly, table
+
+
+@click.command("list")
+@click.argument("pattern", required=False)
+@click.option("--modality", type=click.Choice(["text", "image"]), help="Only models of this modality (imports the plugins).")
+@click.option("--check", is_flag=True, help="Import every plugin and show its modality and status (ok / broken).")
+@friendly
+def list_cmd(pattern: str | None, modality: str | None, check: bool) -> None:
+    """List registered models (PATTERN: a glob or a substring of the name).
+
+    Without --check or --modality, models are read from the entry-point metadata of the installed
+    distributions and no plugin is imported.
+    """
+    from ..api import list_models
+    from ..registry import AUTOLOAD_ENV, REGISTRY, autoload_disabled
+
+    if check and not modality:
+        REGISTRY.load_all()
+    entries = list_models(pattern, modality=modality)
+    if check or modality:
+        rows = [[e.name, e.distribution, e.version, e.cls.modality if e.cls else "-", _status(e)] for e in entries]
+        click.echo(table(rows, ["NAME", "DISTRIBUTION", "VERSION", "MODALITY", "STATUS"]))
+    else:
+        rows = [[e.name, e.distribution, e.version] for e in entries]
+        click.echo(table(rows, ["NAME", "DISTRIBUTION", "VERSION"]))
+        for e in entries:
+            if e.conflicts:
+                click.echo(f"conflict: '{e.name}' is registered by {e.origin} and "
+                           + ", ".join(c.origin for c in e.conflicts), err=True)
+    if not entries:
+        if pattern or modality:
+            click.echo("(no models match)")
+        elif autoload_disabled():
+            click.echo(f"(plugin discovery is off: {AUTOLOAD_ENV} is set)")
+        else:
+            click.echo("(no model plugins installed)")
+
+
+def _status(entry) -> str:
+    if entry.conflicts:
+        return "conflict: also " + ", ".join(c.origin for c in entry.conflicts)
+    if entry.error:
+        return f"broken: {entry.error}"
+    return "ok"
+
+
+@click.command()
+@click.argument("name")
+@friendly
+def info(name: str) -> None:
+    """Show a model's config fields (type, default, help), its paper and its distribution."""
+    from ..api import model_info
+
+    about = model_info(name)
+    click.echo(f"{name}  ({about['origin']}; {about['target']})")
+    click.echo(f"modality: {about['modality']}")
+    if about["summary"]:
+        click.echo(about["summary"])
+    if about["paper"]:
+        click.echo(f"paper: {about['paper']}")
+    rows = [[f["field"], f["type"], repr(f["default"]), f["help"]] for f in about["fields"]]
+    click.echo("\nconfig (set in a recipe under `model:` or with --set model.FIELD=VALUE):")
+    click.echo(table(rows, ["FIELD", "TYPE", "DEFAULT", "HELP"]))
+
+
+@click.group()
+def config() -> None:
+    """Inspect recipes."""
+
+
+@config.command("show")
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a field, e.g. train.max_steps=10.")
+@friendly
+def config_show(recipe: str, overrides: tuple[str, ...]) -> None:
+    """Print the fully resolved config of RECIPE (defaults filled in, overrides applied)."""
+    from ..config import dump_yaml, load_recipe
+
+    click.echo(dump_yaml(load_recipe(recipe, overrides).to_dict()), nl=False)

@@ -1,0 +1,108 @@
+"""The sentence commands: sample, reconstruct, interpolate, transfer, neighbours."""
+from __future__ import annotations
+
+import click
+
+from .common import decoding, decoding_options, friendly, parse_attrs, read_lines, table, write_lines
+
+
+def _text_sampler(run: str, device: str):
+    from ..generation.loading import load_text_sampler
+
+    return load_text_sampler(run, device)
+
+
+@click.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("-n", "--num", default=10, show_default=True, help="Number of sentences (per cell with --grid).")
+@click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
+              help="Controllable models: fix an attribute of the samples, e.g. --attr tense=future (repeatable).")
+@click.option("--grid", is_flag=True, help="Controllable models: a table of samples for every combination of values.")
+@click.option("-o", "--output", default="-", help="File to write (default: standard output).")
+@decoding_options
+@friendly
+def sample(run: str, num: int, attrs: tuple[str, ...], grid: bool, output: str, device: str, seed: int | None,
+           **kw) -> None:
+    """Sample sentences from the prior of a trained text model in RUN."""
+    sampler = _text_sampler(run, device)
+    fixed = parse_attrs(attrs)
+    if not grid:
+        write_lines(sampler.sample(num, seed=seed, attributes=fixed, **decoding(kw)), output)
+        return
+    cells = sampler.sample_grid(num, fixed, seed=seed, **decoding(kw))  # cell i uses seed + i
+    names = list(sampler.controlled)
+    rows = [[*(cell[a] for a in names), s] for cell, sentences in cells for s in sentences]
+    write_lines(table(rows, [a.upper() for a in names] + ["SENTENCE"]).split("\n"), output)
+
+
+@click.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.argument("input", default="-", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("-o", "--output", default="-", help="File to write (default: standard output).")
+@decoding_options
+@friendly
+def reconstruct(run: str, input: str, output: str, device: str, seed: int | None, **kw) -> None:
+    """Encode each sentence of INPUT (a file, or - for standard input) and decode it from its posterior mean."""
+    sampler = _text_sampler(run, device)
+    write_lines(sampler.reconstruct(read_lines(input), seed=seed, **decoding(kw)), output)
+
+
+@click.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.argument("first")
+@click.argument("second")
+@click.option("--steps", default=5, show_default=True, help="Sentences on the path, both ends included.")
+@click.option("--method", type=click.Choice(["linear", "slerp"]), default="linear", show_default=True)
+@click.option("-o", "--output", default="-", help="File to write (default: standard output).")
+@decoding_options
+@friendly
+def interpolate(run: str, first: str, second: str, steps: int, method: str, output: str, device: str,
+                seed: int | None, **kw) -> None:
+    """Decode sentences along the latent path from FIRST to SECOND."""
+    sampler = _text_sampler(run, device)
+    write_lines(sampler.interpolate(first, second, steps, method, seed=seed, **decoding(kw)), output)
+
+
+@click.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.argument("input", default="-", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--attribute", required=True, help="Attribute to change, e.g. sentiment.")
+@click.option("--to", "to", required=True, help="Value to move toward, e.g. positive.")
+@click.option("--from", "source", default=None, help="Value to move away from (default: every other value).")
+@click.option("--scale", default=1.0, show_default=True, help="k in z + k * offset.")
+@click.option("--labelled", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="JSONL/CSV/TSV with a text column and the attribute's column (default: the run's training data).")
+@click.option("--count", default=2000, show_default=True, help="Labelled sentences per side for the mean codes.")
+@click.option("-o", "--output", default="-", help="File to write (default: standard output).")
+@decoding_options
+@friendly
+def transfer(run: str, input: str, attribute: str, to: str, source: str | None, scale: float, labelled: str | None,
+             count: int, output: str, device: str, seed: int | None, **kw) -> None:
+    """Change an attribute of each sentence of INPUT.
+
+    A controllable model (ctrl_vae) keeps each sentence's z and sets the attribute's code to TO (--scale does not
+    apply). Any other model uses latent vector arithmetic: offset = mean code of sentences with value TO - mean
+    code of the others (or of --from); each sentence is decoded from its code + SCALE * offset.
+    """
+    sampler = _text_sampler(run, device)
+    lines = read_lines(input)
+    out = sampler.transfer(lines, {attribute: to}, scale=scale, source=source, labelled=labelled, count=count,
+                           seed=seed, **decoding(kw))
+    write_lines(out, output)
+
+
+@click.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.argument("text")
+@click.option("-n", "--num", default=5, show_default=True, help="Neighbours to show.")
+@click.option("--pool", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="File of sentences to search (default: the run's training data).")
+@click.option("--count", default=20000, show_default=True, help="Search the first COUNT training sentences.")
+@click.option("--metric", type=click.Choice(["euclidean", "cosine"]), default="euclidean", show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+@friendly
+def neighbours(run: str, text: str, num: int, pool: str | None, count: int, metric: str, device: str) -> None:
+    """The training sentences nearest to TEXT in latent space, with their distances."""
+    sampler = _text_sampler(run, device)
+    found = sampler.neighbours(text, num, pool=read_lines(pool) if pool else None, count=count, metric=metric)
+    click.echo(table([[f"{d:.3f}", t] for t, d in found], [f"DISTANCE ({metric})", "SENTENCE"]))

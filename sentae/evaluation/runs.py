@@ -1,0 +1,51 @@
+"""Evaluating a run folder, whatever it holds: the one entry point behind ``sentae.evaluate`` and ``sentae eval``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import SentaeError
+from ..run import RunFolder
+
+
+def evaluate_run(run_dir: str | Path, split: str = "test", *, iw_samples: int = 500, max_sentences: int | None = None,
+                 max_images: int | None = None, subset_seed: int = 0, prior_samples: int = 1000,
+                 batch_size: int = 50, seed: int = 0, device: str = "cpu", figures: bool = True) -> dict[str, Any]:
+    """Evaluate a text or image run on ``split``; the report's ``modality`` says which metrics it holds.
+
+    Text: ``iw_samples`` importance samples per sentence, ``max_sentences`` a fixed subset (``subset_seed``),
+    ``prior_samples`` for distinct-n. Image: ``max_images`` a fixed subset; figures go to ``RUN/report/``.
+    ``batch_size``: examples per forward pass, for both."""
+    run = RunFolder(run_dir)
+    modality = run.modality()
+    if modality is None:
+        run.read_spec()  # raises the error that says what is wrong with the folder
+        raise SentaeError(f"{run.path}: model.json does not say whether the model is a text or an image model")
+    if modality == "image":
+        from .images import evaluate_image_run
+
+        subset = max_images if max_images is not None else max_sentences
+        report = evaluate_image_run(run.path, split=split, max_images=subset, subset_seed=subset_seed,
+                                    batch_size=batch_size, device=device, figures=figures)
+    else:
+        from .run_eval import evaluate_text_run
+
+        report = evaluate_text_run(run.path, split=split, iw_samples=iw_samples, max_sentences=max_sentences,
+                                   subset_seed=subset_seed, prior_samples=prior_samples, batch_size=batch_size,
+                                   seed=seed, device=device)
+    report["modality"] = modality
+    return report
+
+
+def format_run_report(report: dict[str, Any]) -> str:
+    """The readable table of a report from ``evaluate_run``."""
+    if report.get("modality") == "image":
+        from .images import format_image_report
+
+        text = format_image_report(report)
+        if report.get("report_files"):
+            text += f"\nfigures and summary: {Path(report['run']) / 'report'}"
+        return text
+    from .run_eval import format_report
+
+    return format_report(report)

@@ -1,0 +1,247 @@
+"""The run folder: its layout and every read and write of it. Everything else asks this module.
+
+A run folder is what ``sentae train`` writes and what ``load``, ``eval``, ``sample`` and the benchmarks read::
+
+    config.yaml         the resolved recipe, with the versions it was trained with
+    data_info.json      the data shape the model was built for
+    model.json          the model description: registered name, config, data shape
+    model.safetensors   the final (or best) weights
+    tokenizer.json      text runs: the tokenizer
+    trainer_state.pt    the trainer state of the last checkpoint (weights-only torch file)
+    best.safetensors    with early stopping: the best weights so far
+    checkpoints/step-NNNNNNNN/   model.safetensors + trainer_state.pt
+    metrics.jsonl  events/       training logs (JSON lines, TensorBoard)
+    report/             what `sentae eval` writes
+
+A folder written by ``save_pretrained`` holds the loadable part of this layout (model.json, weights, tokenizer).
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import CheckpointError, SentaeError
+from .io import atomic_write_text
+from .model import DataInfo, SentaeModel
+from .weights import load_weights, save_weights
+
+CONFIG = "config.yaml"
+DATA_INFO = "data_info.json"
+MODEL_SPEC = "model.json"
+WEIGHTS = "model.safetensors"
+BEST_WEIGHTS = "best.safetensors"
+TRAINER_STATE = "trainer_state.pt"
+TOKENIZER = "tokenizer.json"
+CHECKPOINTS = "checkpoints"
+METRICS = "metrics.jsonl"
+EVENTS = "events"
+REPORT = "report"
+
+# Only exact names are checkpoints: a user's `step-00000100.bak` or `step-zzz` is neither listed nor deleted.
+CHECKPOINT_NAME = re.compile(r"step-(\d{8})")
+
+# What a run writes before its first checkpoint. A folder holding only these is a run that failed while starting
+# (no weights were saved), and a new run may take its place.
+SETUP_FILES = frozenset({CONFIG, DATA_INFO, MODEL_SPEC, TOKENIZER, METRICS, EVENTS})
+
+
+def checkpoint_name(step: int) -> str:
+    """The folder name of the checkpoint after ``step`` optimizer steps."""
+    return f"step-{step:08d}"
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One run (or ``save_pretrained``) folder.
+
+    >>> run = RunFolder("runs/quickstart")             # doctest: +SKIP
+    >>> run.modality(), run.read_config()["name"]      # doctest: +SKIP
+    ('text', 'quickstart')
+    >>> model = run.load_model()                       # doctest: +SKIP
+    """
+
+    path: Path
+
+    def __init__(self, path: str | Path) -> None:
+        object.__setattr__(self, "path", Path(path))
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    # -- the resolved recipe ---------------------------------------------------------------------------------
+    def read_config(self) -> dict[str, Any]:
+        """The resolved recipe as plain data (``{}`` sections filled in by the recipe layer when it was written)."""
+        import yaml
+
+        cfg_file = self.file(CONFIG)
+        if not cfg_file.is_file():
+            raise CheckpointError(f"{self.path}: no {CONFIG}, so the recipe it was trained with is unknown")
+        try:
+            raw = yaml.safe_load(cfg_file.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{cfg_file}: not a readable YAML file ({exc})") from None
+        if not isinstance(raw, dict):
+            raise CheckpointError(f"{cfg_file}: expected a mapping of recipe sections")
+        return raw
+
+    def write_config(self, resolved: dict[str, Any]) -> Path:
+        import yaml
+
+        return atomic_write_text(self.file(CONFIG), yaml.safe_dump(resolved, sort_keys=False, default_flow_style=False))
+
+    def data_config(self):
+        """The ``data`` section of the resolved recipe as a validated ``DataConfig``."""
+        from .data.config import DataConfig
+        from .schema import from_dict
+
+        raw = self.read_config()
+        return from_dict(DataConfig, raw.get("data") or {}, str(self.file(CONFIG)), "data.")
+
+    # -- the model -------------------------------------------------------------------------------------------
+    def read_spec(self) -> dict[str, Any]:
+        """model.json: ``{"type": ..., "config": {...}, "data_info": {...}}``."""
+        spec_file = self.file(MODEL_SPEC)
+        if not spec_file.is_file():
+            raise CheckpointError(f"{self.path} is not a run folder: {MODEL_SPEC} is missing")
+        try:
+            spec = json.loads(spec_file.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{spec_file}: corrupt JSON ({exc})") from None
+        if not isinstance(spec, dict) or not {"type", "config", "data_info"} <= set(spec):
+            raise CheckpointError(f"{spec_file}: expected the keys type, config and data_info")
+        return spec
+
+    def write_spec(self, model: SentaeModel) -> Path:
+        return atomic_write_text(self.file(MODEL_SPEC), json.dumps(model.describe(), indent=2))
+
+    def modality(self) -> str | None:
+        """'text' or 'image', read from model.json without building the model; None when it cannot be read."""
+        try:
+            return self.read_spec()["data_info"].get("modality")
+        except (SentaeError, AttributeError):
+            return None
+
+    def load_model(self, device: str | torch.device = "cpu", weights: str = WEIGHTS) -> SentaeModel:
+        """The model described by model.json with the weights of ``weights`` (default: the final ones), in eval
+        mode on ``device``."""
+        from .registry import REGISTRY
+
+        spec = self.read_spec()
+        model = REGISTRY.create(spec["type"], DataInfo.from_dict(spec["data_info"]), **spec["config"])
+        load_weights(model, self.file(weights), device)
+        model.to(device)
+        model.eval()
+        return model
+
+    def save_model(self, model: SentaeModel) -> None:
+        """model.json and model.safetensors: what ``load_model`` reads."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.write_spec(model)
+        save_weights(model, self.file(WEIGHTS))
+
+    # -- data ------------------------------------------------------------------------------------------------
+    def load_tokenizer(self):
+        from .data.tokenizers import load_tokenizer
+
+        return load_tokenizer(self.file(TOKENIZER))
+
+    def has_tokenizer(self) -> bool:
+        return self.file(TOKENIZER).is_file()
+
+    def save_tokenizer(self, tokenizer) -> Path:
+        target = self.file(TOKENIZER)
+        tokenizer.save(target)
+        return target
+
+    def write_data_setup(self, data) -> None:
+        """What the data leaves in a run: the data shape and, for text, the tokenizer."""
+        atomic_write_text(self.file(DATA_INFO), json.dumps(data.info.to_dict(), indent=2))
+        tokenizer = getattr(data, "tokenizer", None)  # image data has none
+        if tokenizer is not None:
+            self.save_tokenizer(tokenizer)
+
+    def read_data_info(self) -> DataInfo:
+        info_file = self.file(DATA_INFO)
+        if info_file.is_file():
+            try:
+                return DataInfo.from_dict(json.loads(info_file.read_text(encoding="utf-8")))
+            except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
+                raise CheckpointError(f"{info_file}: corrupt JSON ({exc})") from None
+        return DataInfo.from_dict(self.read_spec()["data_info"])
+
+    def rebuild_data(self, data_info: DataInfo | None = None):
+        """The run's data, rebuilt from its resolved recipe, checked against what the model was trained on: a text
+        run's tokenizer must equal the saved one, an image run's image shape the model's."""
+        from .data import build_data
+        from .errors import DataError
+
+        data = build_data(self.data_config())
+        info = data_info or self.read_data_info()
+        if info.modality == "text" or self.has_tokenizer():
+            saved = self.load_tokenizer()
+            rebuilt = getattr(data, "tokenizer", None)
+            if rebuilt is None or rebuilt._payload() != saved._payload():
+                raise DataError(f"{self.path}: the data rebuilt from {CONFIG} gives another tokenizer than the saved "
+                                f"one (has the corpus changed?)")
+        elif info.image_shape is not None and tuple(data.info.image_shape or ()) != tuple(info.image_shape):
+            raise DataError(f"{self.path}: the data rebuilt from {CONFIG} has images of shape {data.info.image_shape}, "
+                            f"the model was trained on {tuple(info.image_shape)} (has the data changed?)")
+        return data
+
+    # -- checkpoints -----------------------------------------------------------------------------------------
+    def checkpoints(self) -> list[Path]:
+        """Complete checkpoints, oldest first. Temporary folders of interrupted writes and anything not named
+        exactly ``step-NNNNNNNN`` are not checkpoints."""
+        root = self.file(CHECKPOINTS)
+        if not root.is_dir():
+            return []
+        found = [p for p in root.iterdir() if p.is_dir() and CHECKPOINT_NAME.fullmatch(p.name)]
+        return sorted(found, key=lambda p: int(CHECKPOINT_NAME.fullmatch(p.name).group(1)))
+
+    def checkpoint(self, step: int) -> Path:
+        return self.file(CHECKPOINTS) / checkpoint_name(step)
+
+    # -- starting a run --------------------------------------------------------------------------------------
+    def prepare_fresh(self) -> None:
+        """Make sure a new run may be written here: the folder is absent, empty, or holds only the setup files of
+        a run that failed before its first checkpoint (removed). Anything else is refused; nothing is touched."""
+        if not self.path.exists():
+            return
+        if not self.path.is_dir():
+            raise SentaeError(f"run folder {self.path} exists and is not a folder (nothing was written)")
+        names = {p.name for p in self.path.iterdir()}
+        if not names:
+            return
+        if not names <= SETUP_FILES:
+            raise SentaeError(
+                f"run folder {self.path} already exists and is not empty: pass --resume to continue it, "
+                f"or choose another --out (nothing was written)"
+            )
+        for p in self.path.iterdir():
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+    def check_resume(self, recipe: dict[str, Any]) -> None:
+        """A run may resume only from a checkpoint, and only with the model and data it was trained with."""
+        if not self.checkpoints():
+            raise CheckpointError(f"--resume: {self.path} has no checkpoint to resume from")
+        if not self.file(CONFIG).is_file():
+            return
+        old = self.read_config()
+        for section in ("model", "data"):
+            if old.get(section) != recipe[section]:
+                raise SentaeError(
+                    f"--resume: the recipe's '{section}' section differs from the one {self.path} was trained with "
+                    f"({self.file(CONFIG)}); resume with the same recipe (only train.* may change)"
+                )
