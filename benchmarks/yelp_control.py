@@ -113,7 +113,7 @@ def steered_samples(sampler, per_cell: int, scale: float, decoding: dict) -> dic
             k = min(250, per_cell - j)
             g = torch.Generator().manual_seed(1000 * i + j)
             z = torch.randn(k, sampler.model.latent_size, generator=g) + scale * offset
-            sents += sampler._generate(z, k, sampler.decode_config(**decoding), 1000 * i + j)
+            sents += sampler.decode(z, seed=1000 * i + j, **decoding)
         out[(s, t)] = sents
     return out
 
@@ -138,7 +138,7 @@ def transfer_task(sampler, texts, judges, steer_scale: float | None) -> dict:
         for j in range(0, len(src), 250):
             chunk = src[j : j + 250]
             if steer_scale is None:
-                moved += sampler.transfer(chunk, **{attr: to}, strategy="greedy")
+                moved += sampler.transfer(chunk, {attr: to}, strategy="greedy")
             else:
                 moved += sampler.transfer(chunk, attribute=attr, to=to, scale=steer_scale, strategy="greedy")
         verdict = judges[attr](moved)

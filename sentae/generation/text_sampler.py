@@ -121,6 +121,8 @@ class TextSampler(Sampler):
         >>> sampler.sample(5, attributes={"sentiment": "positive", "tense": "future"})  # doctest: +SKIP
         >>> sampler.sample(5, attributes={"tense": "past"}, strategy="sample", top_p=0.9)  # doctest: +SKIP
         """
+        if attributes is not None and not isinstance(attributes, dict):
+            raise SentaeError(f"sample: attributes must be a mapping such as {{'tense': 'past'}}, got {attributes!r}")
         cfg = self.decode_config(**{"strategy": "sample", **decoding})
         g = self._generator(seed)
         chosen = self.attribute_indices(dict(attributes or {}), n)
@@ -269,6 +271,9 @@ class TextSampler(Sampler):
         >>> sampler.transfer(["the staff was rude ."], {"sentiment": "positive"}, scale=2)  # doctest: +SKIP
         >>> ctrl_sampler.transfer(["we loved the pasta ."], {"tense": "future"})          # doctest: +SKIP
         """
+        if attributes is not None and not isinstance(attributes, dict):
+            raise SentaeError(f"transfer: attributes must be a mapping such as {{'sentiment': 'positive'}}, got "
+                              f"{attributes!r} (for one attribute: attribute=..., to=...)")
         values = {str(k): str(v) for k, v in (attributes or {}).items()}
         if attribute is not None:
             if to is None:

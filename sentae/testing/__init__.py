@@ -20,7 +20,8 @@ from typing import Any, Callable
 import torch
 
 from ..api import create_model, load_model, save_pretrained
-from ..model import SentaeModel, StepContext
+from ..generation.decoding import DecodeConfig
+from ..model import SentaeModel, StepContext, has_latent, is_controllable, is_sentence_model
 from ..registry import REGISTRY
 
 BATCH = 6  # deliberately not a power of two, so a batch/feature swap cannot pass by coincidence
@@ -145,6 +146,92 @@ def check_determinism(name: str, overrides: dict[str, Any] | None = None) -> Non
     assert any(not torch.equal(a, b) for a, b in zip(m1.parameters(), m3.parameters())), f"{name}: the seed has no effect"
 
 
+def _text_inputs(model: SentaeModel, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    batch = _batch(model, seed)
+    return batch["tokens"], batch["lengths"]
+
+
+def _codes(model: SentaeModel, n: int, seed: int = 4) -> torch.Tensor | None:
+    """What the model decodes from: nothing (a language model), z, or [z, c] for a controllable model."""
+    if not has_latent(model):
+        return None
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, model.latent_size, generator=g)
+    if is_controllable(model):
+        z = model.full_code(z, model.random_attributes(n, "cpu", g))
+    return z
+
+
+def check_text_contract(name: str, overrides: dict[str, Any] | None = None) -> None:
+    """A text model declares what it is (``SentenceModel``, ``LatentTextModel``, ``ControllableTextModel``) with
+    members of the right shapes: encode_stats gives ``[B, latent]`` means (and log-variances exactly when the
+    model is stochastic), sentence_nll gives a finite, positive ``[B]`` and depends on the code it is given."""
+    model = _build(name, overrides)
+    if model.data_info.modality != "text" or not is_sentence_model(model):
+        return  # image models and classifiers have no sentence likelihood
+    model.eval()
+    tokens, lengths = _text_inputs(model)
+    b = len(tokens)
+    with torch.no_grad(), torch.random.fork_rng():
+        torch.manual_seed(0)
+        z = None
+        if has_latent(model):
+            mu, logvar = model.encode_stats(tokens, lengths)
+            assert tuple(mu.shape) == (b, model.latent_size), f"{name}: encode_stats mean has shape {tuple(mu.shape)}"
+            if model.stochastic:
+                assert logvar is not None and logvar.shape == mu.shape, f"{name}: a stochastic model needs log-variances"
+            else:
+                assert logvar is None, f"{name}: a deterministic encoder (stochastic=False) returns logvar None"
+            z = mu
+        nll = model.sentence_nll(tokens, lengths, z)
+        assert tuple(nll.shape) == (b,), f"{name}: sentence_nll should be [B], got {tuple(nll.shape)}"
+        assert bool(torch.isfinite(nll).all()) and bool((nll > 0).all()), f"{name}: sentence_nll not finite and > 0"
+        if z is not None:
+            other = model.sentence_nll(tokens, lengths, z + 3.0)
+            assert not torch.allclose(nll, other), f"{name}: sentence_nll does not depend on the code"
+    if is_controllable(model):
+        attrs = model.random_attributes(b, "cpu", torch.Generator().manual_seed(0))
+        assert set(attrs) == set(model.controlled), f"{name}: random_attributes keys differ from controlled"
+        read = model.predict_attributes(tokens, lengths)
+        assert set(read) == set(model.controlled), f"{name}: predict_attributes keys differ from controlled"
+        code = model.full_code(torch.zeros(b, model.latent_size), attrs)
+        assert code.shape[0] == b and code.shape[1] > model.latent_size, f"{name}: full_code should be [B, > latent]"
+
+
+def check_decoding(name: str, overrides: dict[str, Any] | None = None) -> None:
+    """generate decodes through sentae's shared decoding: greedy, beam search of width 1 and sampling restricted
+    to the top token give the same sentences; sampling is repeatable under a seed; every sequence is at most
+    max_length tokens of the vocabulary with nothing but padding after its eos."""
+    model = _build(name, overrides)
+    if model.data_info.modality != "text" or not is_sentence_model(model):
+        return
+    model.eval()
+    info = model.data_info
+    n, max_length = 5, 9
+    z = _codes(model, n)
+    with torch.no_grad():
+        greedy = model.generate(z, n, DecodeConfig(strategy="greedy", max_length=max_length))
+        beam1 = model.generate(z, n, DecodeConfig(strategy="beam", beam=1, max_length=max_length))
+        top1 = model.generate(z, n, DecodeConfig(strategy="sample", top_k=1, max_length=max_length),
+                              torch.Generator().manual_seed(0))
+        samples = [model.generate(z, n, DecodeConfig(strategy="sample", max_length=max_length),
+                                  torch.Generator().manual_seed(7)) for _ in range(2)]
+        beam = model.generate(z, n, DecodeConfig(strategy="beam", beam=3, max_length=max_length))
+    for label, out in (("greedy", greedy), ("beam", beam), ("sample", samples[0])):
+        assert out.dim() == 2 and out.shape[0] == n and out.shape[1] <= max_length, \
+            f"{name}: {label} output has shape {tuple(out.shape)} (expected [{n}, <= {max_length}])"
+        assert out.dtype == torch.long and int(out.min()) >= 0 and int(out.max()) < info.vocab_size, \
+            f"{name}: {label} output has ids outside the vocabulary"
+        for row in out.tolist():
+            if info.eos_id in row:
+                tail = row[row.index(info.eos_id) + 1 :]
+                assert all(t == info.pad_id for t in tail), f"{name}: {label} output continues after eos: {row}"
+    width = min(greedy.shape[1], beam1.shape[1], top1.shape[1])
+    assert torch.equal(greedy[:, :width], beam1[:, :width]), f"{name}: beam search of width 1 differs from greedy"
+    assert torch.equal(greedy[:, :width], top1[:, :width]), f"{name}: top-1 sampling differs from greedy"
+    assert torch.equal(samples[0], samples[1]), f"{name}: sampling with the same seed gives different sentences"
+
+
 CHECKS: list[Callable[..., None]] = [
     check_forward,
     check_backward,
@@ -152,6 +239,8 @@ CHECKS: list[Callable[..., None]] = [
     check_save_load,
     check_sampling_shapes,
     check_determinism,
+    check_text_contract,
+    check_decoding,
 ]
 
 

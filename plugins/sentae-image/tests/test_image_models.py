@@ -11,7 +11,7 @@ from sentae import StepContext
 from sentae.errors import ConfigError
 from sentae.testing import CHECKS, check_determinism, check_forward, check_loss_decreases, check_save_load
 from sentae_image.contractive_ae import autograd_jacobian_frob2, sigmoid_jacobian_frob2
-from sentae_image.rbm import RBM, cd_loss, free_energy, gibbs_negative, hidden_mean, pretrain_rbm_stack
+from sentae_image.rbm import RBM, cd_loss, free_energy, gibbs_negative, hidden_mean
 from sentae_image.sparse_ae import hoyer_sparsity, kl_sparsity
 
 VARIANTS = {
@@ -155,15 +155,20 @@ def test_cd_surrogate_gradient_is_the_cd_update():
         assert torch.allclose(-rbm.hid_bias.grad, (hd - hm).mean(0))
 
 
-def test_cd1_lowers_rbm_reconstruction_error_on_digits():
-    from sklearn.datasets import load_digits
+def test_cd1_through_the_trainer_lowers_the_rbm_reconstruction_error_on_digits(tmp_path):
+    """deep_ae's first RBM, pre-trained with CD-1 by the Trainer (the only loop that trains), on 600 digits."""
+    import json
 
-    x = torch.tensor(load_digits().data[:600], dtype=torch.float32) / 16.0
-    torch.manual_seed(0)
-    before = RBM(64, 40).reconstruction_error(x)
-    (rbm,) = pretrain_rbm_stack(x, [64, 40], steps=400, lr=3e-3, gaussian_top=False)
-    after = rbm.reconstruction_error(x)
-    assert after < 0.5 * before, (before, after)  # about 11.4 -> 2.5 on these 600 digits
+    recipe = {"name": "rbm", "model": {"type": "deep_ae", "hidden_sizes": [40, 7], "pretrain_steps": 400},
+              "data": {"source": "digits", "limit": 600},
+              "train": {"max_steps": 400, "batch_size": 100, "lr": 3e-3, "log_every": 20, "eval_every": 0,
+                        "ckpt_every": 0, "progress": "none", "threads": 1}}
+    run = sentae.train(recipe, out=tmp_path / "run")
+    logged = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
+    errors = [r["train/rbm0_recon_sse"] for r in logged if "train/rbm0_recon_sse" in r]
+    assert len(errors) >= 10 and errors[-1] < 0.5 * errors[0], errors
+    model = sentae.load_model(run.path)
+    assert int(model.pretrained_layers) == 1 and not int(model.unrolled)  # only RBM 0 had its steps
 
 
 # -- deep_ae phases ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 import sentae
 from sentae import StepContext
 from sentae.cli import main
+from sentae.testing import run_conformance
 
 SUBJECTS = ["the food", "the service", "our waiter", "the pasta", "this place", "the staff"]
 POSITIVE = ["great", "delicious", "friendly", "amazing"]
@@ -43,6 +44,15 @@ def test_attribute_loss_gradient_reaches_generator():
     _, z_loss, _ = model._control_losses(5, "cpu")  # a fresh graph: the first backward freed the shared one
     z_loss.backward()
     assert model.decoder.output.weight.grad.abs().sum() > 0 and model.encoder.embedding.weight.grad.abs().sum() > 0
+
+
+def test_shared_rnn_options_conform():
+    """The encoder/generator options ctrl_vae shares with rnn_vae and dae (rnn_config.py) are honoured."""
+    overrides = {**sentae.registry.REGISTRY.get("ctrl_vae").tiny_config, "num_layers": 2, "cell": "gru",
+                 "bidirectional": False, "z_init": False}
+    model = sentae.create_model("ctrl_vae", **overrides)
+    assert model.encoder.output_size == 13 and model.decoder.rnn.num_layers == 2
+    run_conformance("ctrl_vae", overrides)
 
 
 def test_control_losses_wait_for_start_step():
@@ -121,19 +131,37 @@ def test_generation_with_every_value(run_dir):
     assert right["tense"] / total >= 0.8, right
 
 
-def test_keyword_attributes_equal_the_dict(run_dir):
+def test_attributes_are_explicit_and_decoding_typos_are_named(run_dir):
     sampler = sentae.load(run_dir)
-    a = sampler.sample(4, seed=3, sentiment="negative", tense="future", strategy="greedy")
+    a = sampler.sample(4, seed=3, attributes={"sentiment": "negative", "tense": "future"}, strategy="greedy")
     b = sampler.sample(4, seed=3, attributes={"sentiment": "negative", "tense": "future"}, strategy="greedy")
     assert a == b
     with pytest.raises(sentae.SentaeError, match="valid values: negative, positive"):
-        sampler.sample(2, sentiment="neutral")
+        sampler.sample(2, attributes={"sentiment": "neutral"})
+    # an attribute given as a keyword is not mixed into the decoding options: it is an unknown decoding option
+    with pytest.raises(sentae.SentaeError, match="unknown decoding option 'sentiment'"):
+        sampler.sample(2, sentiment="negative")
+    with pytest.raises(sentae.SentaeError, match="unknown decoding option 'topp'; did you mean 'top_p'"):
+        sampler.sample(2, attributes={"tense": "past"}, topp=0.9)
+    with pytest.raises(sentae.SentaeError, match="unknown decoding option 'topp'"):
+        sampler.transfer(["the food was great ."], {"tense": "past"}, topp=0.9)
+
+
+def test_grid_covers_every_cell_and_fixes_the_given_value(run_dir):
+    sampler = sentae.load(run_dir)
+    cells = sampler.sample_grid(2, {"tense": "past"}, seed=0, strategy="greedy")
+    assert [c for c, _ in cells] == [{"sentiment": "negative", "tense": "past"}, {"sentiment": "positive", "tense": "past"}]
+    assert all(len(sents) == 2 for _, sents in cells)
+    # cell i is drawn with seed + i: the second cell on its own is the same sentences
+    alone = sampler.sample(2, seed=1, attributes={"sentiment": "positive", "tense": "past"}, strategy="greedy")
+    assert cells[1][1] == alone
+    assert len(sampler.grid_cells()) == 6
 
 
 def test_transfer_keeps_z_and_sets_code(run_dir):
     sampler = sentae.load(run_dir)
     src = ["the food was great .", "the staff was rude .", "our waiter is amazing .", "the pasta will be cold ."]
-    out = sampler.transfer(src, tense="future")
+    out = sampler.transfer(src, {"tense": "future"})
     assert sum(judge(o)[1] == "future" for o in out) >= 3, out
     out = sampler.transfer(src, attribute="sentiment", to="negative")
     assert sum(judge(o)[0] == "negative" for o in out) >= 3, out

@@ -124,7 +124,7 @@ def test_transfer_moves_sentiment_toward_target(run_dir):
     moved = sampler.transfer(negative, attribute="sentiment", to="positive", scale=2.0)
     assert len(moved) == len(negative)
     share = sum(_adjective(s) == "positive" for s in moved) / len(moved)
-    kept = sum(_adjective(s) == "positive" for s in sampler.transfer(negative, "sentiment", "positive", scale=0.0)) / len(moved)
+    kept = sum(_adjective(s) == "positive" for s in sampler.transfer(negative, {"sentiment": "positive"}, scale=0.0)) / len(moved)
     # scale 0 is a plain reconstruction: mostly still negative; scale 2 turns most sentences positive
     assert kept <= 0.4 and share >= kept + 0.4, (kept, moved)
     # the offset is the difference of the two mean codes, read from the run's training data
@@ -137,13 +137,13 @@ def test_transfer_moves_sentiment_toward_target(run_dir):
 def test_transfer_errors_name_the_valid_values(run_dir, tmp_path):
     sampler = sentae.load(run_dir)
     with pytest.raises(sentae.SentaeError, match="negative, positive"):
-        sampler.transfer(["the food was great ."], "sentiment", "happy")
+        sampler.transfer(["the food was great ."], {"sentiment": "happy"})
     with pytest.raises(sentae.SentaeError, match="attributes: sentiment"):
-        sampler.transfer(["the food was great ."], "tense", "past")
+        sampler.transfer(["the food was great ."], {"tense": "past"})
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "a b", "mood": "x"}\n')
     with pytest.raises(sentae.SentaeError, match=r"bad.jsonl:1: no 'sentiment' column"):
-        sampler.transfer(["the food was great ."], "sentiment", "positive", labelled=bad)
+        sampler.transfer(["the food was great ."], {"sentiment": "positive"}, labelled=bad)
 
 
 def test_neighbours_and_cli(run_dir, corpus, tmp_path):
@@ -184,6 +184,6 @@ def test_transfer_raises_an_independent_classifiers_probability(run_dir, corpus,
     sampler = sentae.load(run_dir)
     negative = [f"{s} was {a} ." for s in SUBJECTS for a in NEGATIVE]
     pos = clf.values.index("positive")
-    before = clf.predict_proba(sampler.transfer(negative, "sentiment", "positive", scale=0.0))[:, pos].mean()
-    after = clf.predict_proba(sampler.transfer(negative, "sentiment", "positive", scale=2.0))[:, pos].mean()
+    before = clf.predict_proba(sampler.transfer(negative, {"sentiment": "positive"}, scale=0.0))[:, pos].mean()
+    after = clf.predict_proba(sampler.transfer(negative, {"sentiment": "positive"}, scale=2.0))[:, pos].mean()
     assert float(after) > float(before) + 0.3, (float(before), float(after))

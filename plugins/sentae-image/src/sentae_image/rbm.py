@@ -22,7 +22,7 @@ Free energies, with pre-activation ``a = W v + c``:
 """
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -114,33 +114,3 @@ class RBM(nn.Module):
     def reconstruction_error(self, v: torch.Tensor) -> float:
         """Sum of squared errors per example of the deterministic reconstruction, averaged over ``v``."""
         return float(((self.reconstruct(v) - v) ** 2).sum(-1).mean())
-
-
-def pretrain_rbm_stack(data: torch.Tensor, sizes: Sequence[int], steps: int, lr: float = 1e-3, batch_size: int = 100,
-                       k: int = 1, weight_decay: float = 0.0, gaussian_top: bool = True, seed: int = 0) -> list[RBM]:
-    """Greedy layer-wise CD-k pre-training of a stack of RBMs on ``data`` ``(N, sizes[0])`` in [0, 1], outside any
-    model: ``steps`` AdamW steps on the CD surrogate per layer (the optimizer sentae's Trainer uses), on minibatches
-    drawn with ``seed``. Each layer's hidden probabilities are the next layer's data; with ``gaussian_top`` the last
-    layer has linear (Gaussian) hidden units.
-
-    >>> rbms = pretrain_rbm_stack(torch.rand(200, 64), [64, 32, 8], steps=50)
-    >>> [tuple(r.weight.shape) for r in rbms]
-    [(32, 64), (8, 32)]
-    """
-    g = torch.Generator().manual_seed(seed)
-    rbms: list[RBM] = []
-    v_all = data.detach().reshape(len(data), -1)
-    for i, (n_vis, n_hid) in enumerate(zip(sizes[:-1], sizes[1:])):
-        hidden: Hidden = "gaussian" if gaussian_top and i == len(sizes) - 2 else "bernoulli"
-        torch.manual_seed(seed + i)
-        rbm = RBM(n_vis, n_hid, hidden)
-        opt = torch.optim.AdamW(rbm.parameters(), lr=lr, weight_decay=weight_decay)
-        for _ in range(steps):
-            idx = torch.randint(len(v_all), (min(batch_size, len(v_all)),), generator=g)
-            opt.zero_grad(set_to_none=True)
-            rbm.cd_loss(v_all[idx], k, g).backward()
-            opt.step()
-        rbms.append(rbm)
-        with torch.no_grad():
-            v_all = rbm.hidden_mean(v_all)
-    return rbms
