@@ -78,7 +78,7 @@ def measure(precision: str, softmax: str, steps: int, warmup: int, batch_size: i
     import sentae
     from sentae.config import load_recipe
     from sentae.data import build_data
-    from sentae.training import Trainer
+    from sentae.training.trainer import Trainer
 
     cfg = model_config(softmax)
     recipe = load_recipe({"name": "throughput", "model": cfg, "data": DATA,

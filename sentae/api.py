@@ -9,7 +9,8 @@ import torch
 
 from .config import Recipe
 from .model import DataInfo, SentaeModel
-from .registry import REGISTRY, ModelEntry
+from . import registry as _registry
+from .registry import ModelEntry
 from .run import RunFolder
 from .training.recipe import TrainedRun, train_recipe, versions
 
@@ -32,7 +33,7 @@ def list_models(pattern: str | None = None, modality: str | None = None) -> list
     >>> [e.name for e in list_models("template*")]  # doctest: +SKIP
     ['mlp_vae']
     """
-    return REGISTRY.entries(pattern, modality=modality)
+    return _registry.REGISTRY.entries(pattern, modality=modality)  # read at call time: tests swap it
 
 
 def model_info(name: str) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def model_info(name: str) -> dict[str, Any]:
     >>> [f["field"] for f in model_info("mlp_vae")["fields"]][:2]  # doctest: +SKIP
     ['latent_size', 'hidden_size']
     """
-    return REGISTRY.describe(name)
+    return _registry.REGISTRY.describe(name)
 
 
 def create_model(name: str, data_info: DataInfo | None = None, **overrides: Any) -> SentaeModel:
@@ -50,7 +51,7 @@ def create_model(name: str, data_info: DataInfo | None = None, **overrides: Any)
 
     >>> model = create_model("mlp_vae", latent_size=5)  # doctest: +SKIP
     """
-    return REGISTRY.create(name, data_info=data_info, **overrides)
+    return _registry.REGISTRY.create(name, data_info=data_info, **overrides)
 
 
 def train(

@@ -217,10 +217,10 @@ class Registry:
 
     def create(self, name: str, data_info: Any = None, **overrides: Any):
         """Build model ``name`` with its default config updated by ``overrides`` (validated)."""
-        from .config import build_model_config
+        from .schema import from_dict
 
         cls = self.get(name)
-        cfg = build_model_config(cls, overrides, where=f"model '{name}'")
+        cfg = from_dict(cls.config_class, overrides, f"model '{name}'")
         info = data_info if data_info is not None else cls.default_data_info()
         try:
             return cls(cfg, info)

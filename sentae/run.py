@@ -12,12 +12,15 @@ A run folder is what ``sentae train`` writes and what ``load``, ``eval``, ``samp
     checkpoints/step-NNNNNNNN/   model.safetensors + trainer_state.pt
     metrics.jsonl  events/       training logs (JSON lines, TensorBoard)
     report/             what `sentae eval` writes
+    .sentae-run         the marker: this folder was made by sentae (what it wrote, it may delete)
+    .sentae-lock        held (flock) by the one process writing the run
 
 A folder written by ``save_pretrained`` holds the loadable part of this layout (model.json, weights, tokenizer).
 """
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ from typing import Any
 import torch
 
 from .errors import CheckpointError, SentaeError
-from .io import atomic_write_text
+from .io import TMP_MARK, atomic_write_text
 from .model import DataInfo, SentaeModel
 from .weights import load_weights, save_weights
 
@@ -42,6 +45,8 @@ CHECKPOINTS = "checkpoints"
 METRICS = "metrics.jsonl"
 EVENTS = "events"
 REPORT = "report"
+MARKER = ".sentae-run"
+LOCK = ".sentae-lock"
 
 # Only exact names are checkpoints: a user's `step-00000100.bak` or `step-zzz` is neither listed nor deleted.
 CHECKPOINT_NAME = re.compile(r"step-(\d{8})")
@@ -49,6 +54,7 @@ CHECKPOINT_NAME = re.compile(r"step-(\d{8})")
 # What a run writes before its first checkpoint. A folder holding only these is a run that failed while starting
 # (no weights were saved), and a new run may take its place.
 SETUP_FILES = frozenset({CONFIG, DATA_INFO, MODEL_SPEC, TOKENIZER, METRICS, EVENTS})
+TENSORBOARD_FILE = re.compile(r"events\.out\.tfevents\..+")  # what TensorBoard's writer names its files
 
 
 def checkpoint_name(step: int) -> str:
@@ -213,24 +219,75 @@ class RunFolder:
     def checkpoint(self, step: int) -> Path:
         return self.file(CHECKPOINTS) / checkpoint_name(step)
 
+    # -- one writer ----------------------------------------------------------------------------------------
+    def lock(self) -> RunLock:
+        """Take the run folder's writer lock (creating the folder if needed); a second writer is refused with the
+        PID of the one that holds it. Released on ``release()``, at exit, or by the OS if the process dies."""
+        return RunLock.acquire(self)
+
+    def is_sentae_run(self) -> bool:
+        """Whether sentae made this folder (its marker file is there)."""
+        return self.file(MARKER).is_file()
+
+    def write_marker(self) -> None:
+        if not self.is_sentae_run():
+            from .version import __version__
+
+            atomic_write_text(self.file(MARKER), json.dumps({"written_by": "sentae", "version": __version__}) + "\n")
+
+    def remove_interrupted_writes(self) -> list[Path]:
+        """Delete the temporary files and folders that interrupted atomic writes left (hidden names holding
+        ``.tmp-``, in the folder and in checkpoints/); only in a folder sentae made. Returns what went."""
+        if not self.is_sentae_run():
+            return []
+        gone = []
+        for folder in (self.path, self.file(CHECKPOINTS)):
+            if not folder.is_dir():
+                continue
+            for p in folder.iterdir():
+                if p.name.startswith(".") and TMP_MARK in p.name:
+                    shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+                    gone.append(p)
+        return gone
+
     # -- starting a run --------------------------------------------------------------------------------------
     def prepare_fresh(self) -> None:
-        """Make sure a new run may be written here: the folder is absent, empty, or holds only the setup files of
-        a run that failed before its first checkpoint (removed). Anything else is refused; nothing is touched."""
+        """Make sure a new run may be written here: the folder is absent, empty, or a sentae run that failed before
+        its first checkpoint, whose setup files (only those) are removed. Anything else is refused and nothing is
+        touched: sentae never deletes a file it did not write."""
         if not self.path.exists():
             return
         if not self.path.is_dir():
             raise SentaeError(f"run folder {self.path} exists and is not a folder (nothing was written)")
-        names = {p.name for p in self.path.iterdir()}
-        if not names:
+        names = {p.name for p in self.path.iterdir()} - {LOCK}
+        if not names or names == {MARKER}:
             return
-        if not names <= SETUP_FILES:
+        if not self.is_sentae_run():
+            raise SentaeError(
+                f"{self.path} already exists, is not empty and is not a sentae run folder (no {MARKER}): choose "
+                f"another --out, or an empty folder (nothing was written)"
+            )
+        ours = self._setup_files_written()
+        if names - {MARKER} - {p.name for p in ours if p.parent == self.path} or self.checkpoints():
             raise SentaeError(
                 f"run folder {self.path} already exists and is not empty: pass --resume to continue it, "
                 f"or choose another --out (nothing was written)"
             )
-        for p in self.path.iterdir():
+        for p in ours:
             shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+    def _setup_files_written(self) -> list[Path]:
+        """The setup files of a run that never checkpointed, as sentae writes them; events/ counts only when it
+        holds nothing but TensorBoard's files (a user's file inside keeps it, and the refusal above names it)."""
+        found = []
+        for name in sorted(SETUP_FILES):
+            p = self.file(name)
+            if name == EVENTS:
+                if p.is_dir() and all(TENSORBOARD_FILE.fullmatch(q.name) and q.is_file() for q in p.iterdir()):
+                    found.append(p)
+            elif p.is_file():
+                found.append(p)
+        return found
 
     def check_resume(self, recipe: dict[str, Any]) -> None:
         """A run may resume only from a checkpoint, and only with the model and data it was trained with."""
@@ -245,3 +302,46 @@ class RunFolder:
                     f"--resume: the recipe's '{section}' section differs from the one {self.path} was trained with "
                     f"({self.file(CONFIG)}); resume with the same recipe (only train.* may change)"
                 )
+
+
+class RunLock:
+    """An exclusive ``flock`` on ``.sentae-lock`` in a run folder, holding the writer's PID."""
+
+    def __init__(self, run: RunFolder, handle) -> None:
+        self.run = run
+        self._handle = handle
+
+    @classmethod
+    def acquire(cls, run: RunFolder) -> RunLock:
+        import fcntl
+
+        run.path.mkdir(parents=True, exist_ok=True)
+        path = run.file(LOCK)
+        handle = open(path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise SentaeError(f"run folder {run.path} is being written by process {holder} (it holds {path}); "
+                              f"wait for it to finish or choose another --out (nothing was written)") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        return cls(run, handle)
+
+    def release(self) -> None:
+        if self._handle is not None:
+            import fcntl
+
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self) -> RunLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -6,13 +6,13 @@ check every config's ``__post_init__`` uses, so that the messages read the same 
 >>> from dataclasses import dataclass
 >>> @dataclass
 ... class Point:
-...     x: int = 0
->>> from_dict(Point, {"x": 3}, "demo.yaml", "point.")
-Point(x=3)
->>> from_dict(Point, {"y": 3}, "demo.yaml", "point.")
+...     width: int = 0
+>>> from_dict(Point, {"width": 3}, "demo.yaml", "point.")
+Point(width=3)
+>>> from_dict(Point, {"widht": 3}, "demo.yaml", "point.")
 Traceback (most recent call last):
 ...
-sentae.errors.ConfigError: demo.yaml: unknown key 'point.y'; did you mean 'point.x'?
+sentae.errors.ConfigError: demo.yaml: unknown key 'point.widht'; did you mean 'point.width'?
 """
 from __future__ import annotations
 

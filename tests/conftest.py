@@ -3,6 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from fake_plugins import FakeDists
+from sentae.registry import AUTOLOAD_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
@@ -15,3 +18,12 @@ def shared_data(monkeypatch):
         pytest.skip(f"shared corpora not found at {root}")
     monkeypatch.setenv("SENTAE_DATA_DIR", str(root))
     return root
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch):
+    """Fake plugin distributions on ``sys.path`` for this test only (registry and CLI tests)."""
+    monkeypatch.delenv(AUTOLOAD_ENV, raising=False)
+    f = FakeDists(tmp_path, monkeypatch)
+    yield f
+    f.cleanup()

@@ -5,11 +5,14 @@ Recipes use the real ``mlp_vae`` model of the installed ``sentae-plugin-template
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from sentae.cli import main
 from sentae.config import (
     DataConfig,
     Recipe,
@@ -19,7 +22,10 @@ from sentae.config import (
     load_recipe,
     recipe_from_dict,
 )
-from sentae.errors import ConfigError, SentaeError, UnknownModelError
+from sentae.data import DataConfig as DataConfigHere
+from sentae.data import build_data, register_source, unregister_source
+from sentae.errors import ConfigError, DataError, SentaeError, UnknownModelError
+from sentae.training.config import TrainConfig as TrainConfigHere
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -236,8 +242,9 @@ def test_overrides_nested_and_yaml_parsed(tmp_path):
             "train.early_stop_metric=val/loss",
             "train.early_stop_patience=2",
             "train.device=cuda:1",
-            "data.options.sizes=[1,2]",
-            "data.options.nested.deep=yes please",
+            "data.source=reviews",
+            "data.options.require_labels=[tense]",
+            "data.options.size=240",
             "name=my run",
         ],
     )
@@ -247,7 +254,7 @@ def test_overrides_nested_and_yaml_parsed(tmp_path):
     assert recipe.train.clip_norm is None
     assert recipe.train.early_stop_metric == "val/loss" and recipe.train.early_stop_patience == 2
     assert recipe.train.device == "cuda:1"
-    assert recipe.data.options == {"sizes": [1, 2], "nested": {"deep": "yes please"}}
+    assert recipe.data.options["require_labels"] == ["tense"] and recipe.data.options["size"] == 240
     assert recipe.name == "my run"
 
 
@@ -377,11 +384,13 @@ def test_to_dict_round_trip_through_load_recipe(tmp_path):
     path = write(tmp_path, BASE)
     recipe = load_recipe(
         path,
-        ["train.clip_norm=null", "train.precision=bf16", "train.lr=0.00001", "data.options.lowercase=true", "model.beta=0.25"],
+        ["train.clip_norm=null", "train.precision=bf16", "train.lr=0.00001", "data.source=image_folder",
+         "data.options.grayscale=false", "model.beta=0.25"],
     )
     first = recipe.to_dict()
     assert first["model"] == {"type": "mlp_vae", "hidden_size": 13, "latent_size": 7, "beta": 0.25}
     assert set(first) == {"name", "model", "data", "train"}
+    assert first["data"]["options"] == {"grayscale": False, "size": None}
     resolved = write(tmp_path, dump_yaml(first), name="resolved.yaml")
     second = load_recipe(resolved)
     assert second.to_dict() == first
@@ -408,9 +417,11 @@ def test_round_trip_with_a_list_field(tmp_path):
         ("train.max_steps=0", "'train.max_steps' must be at least 1, got 0"),
         ("train.batch_size=-2", "'train.batch_size' must be at least 1, got -2"),
         ("train.grad_accum=0", "'train.grad_accum' must be at least 1, got 0"),
-        ("train.lr=0", "'train.lr' must be positive, got 0.0"),
-        ("train.lr=-0.1", "'train.lr' must be positive, got -0.1"),
-        ("train.eval_every=-1", "'train.eval_every' must be 0 or more, got -1"),
+        ("train.lr=0", "'train.lr' must be above 0, got 0"),
+        ("train.lr=-0.1", "'train.lr' must be above 0, got -0.1"),
+        ("train.eval_every=-1", "'train.eval_every' must be at least 0, got -1"),
+        ("train.lr_final=2", "'train.lr_final' must be in [0, 1], got 2"),
+        ("train.weight_decay=-1", "'train.weight_decay' must be at least 0, got -1"),
         ("train.early_stop_patience=3", "'train.early_stop_patience' needs 'train.early_stop_metric'"),
     ],
 )
@@ -441,3 +452,114 @@ def test_train_threads_must_be_positive(tmp_path):
     with pytest.raises(ConfigError, match=r"'train.threads' must be at least 1"):
         load_recipe({"model": {"type": "mlp_vae"}, "train": {"threads": 0}})
     assert load_recipe({"model": {"type": "mlp_vae"}, "train": {"threads": 1}}).train.threads == 1
+
+
+def test_train_config_checks_ranges_when_built_in_python():
+    with pytest.raises(ValueError, match=r"train.batch_size must be at least 1, got 0"):
+        TrainConfigHere(batch_size=0)
+    assert TrainConfig is TrainConfigHere and DataConfig is DataConfigHere  # the recipe layer re-exports them
+
+
+# --------------------------------------------------------------------------------------------------------------
+# data.options: typed per source
+
+
+def test_data_options_typo_is_caught_when_the_recipe_loads(tmp_path):
+    path = write(tmp_path, "model: {type: mlp_vae}\ndata: {source: reviews}\n")
+    assert error_of(path, ["data.options.tokeniser=bpe"]) == (
+        f"{path}: unknown key 'data.options.tokeniser'; did you mean 'data.options.tokenizer'?")
+
+
+def test_config_show_rejects_an_options_typo():
+    result = CliRunner().invoke(main, ["config", "show", str(REPO / "recipes" / "quickstart.yaml"),
+                                       "--set", "data.options.tokeniser=bpe"])
+    assert result.exit_code != 0
+    assert "unknown key 'data.options.tokeniser'; did you mean 'data.options.tokenizer'?" in result.output
+    assert "quickstart.yaml" in result.output
+
+
+def test_config_show_prints_options_with_defaults():
+    result = CliRunner().invoke(main, ["config", "show", str(REPO / "recipes" / "yelp_ctrl_vae.yaml")])
+    assert result.exit_code == 0, result.output
+    options = yaml.safe_load(result.output)["data"]["options"]
+    # given in the recipe
+    assert options["vocab_size"] == 10000 and options["balance_max_repeat"] == 5 and options["require_labels"] == ["tense"]
+    # filled in
+    assert options["tokenizer"] == "word" and options["max_length"] == 50 and options["length_policy"] == "truncate"
+    quick = yaml.safe_load(CliRunner().invoke(main, ["config", "show", str(REPO / "recipes" / "quickstart.yaml")]).output)
+    assert quick["data"]["options"]["size"] == 24_000 and quick["data"]["options"]["seed"] == 0
+
+
+@pytest.mark.parametrize(
+    "source, option, expected",
+    [
+        ("reviews", "size=many", "'data.options.size' must be an integer, got 'many' (str)"),
+        ("reviews", "size=60", "'data.options.size' must be an integer of at least 120"),
+        ("yelp", "tense_labels=maybe", "'data.options.tense_labels' must be true or false, got 'maybe' (str)"),
+        ("yelp", "tokenizer=wordpiece", "'data.options.tokenizer' must be one of word, bpe, unigram, got 'wordpiece'"),
+        ("text", "format=xml", "'data.options.format' must be one of text, jsonl, csv, tsv or null, got 'xml' (str)"),
+        ("ptb", "max_length=0", "'data.options.max_length' must be a positive integer, got 0"),
+        ("image_folder", "size=[4]", "'data.options.size' must be [height, width] in pixels, got [4]"),
+        ("hf", "streaming=true", "'data.options.hf_dataset' is required"),
+    ],
+)
+def test_data_options_of_the_wrong_type_name_the_file_and_key(tmp_path, source, option, expected):
+    path = write(tmp_path, f"model: {{type: mlp_vae}}\ndata: {{source: {source}}}\n")
+    msg = error_of(path, [f"data.options.{option}"])
+    assert msg.startswith(f"{path}: {expected}"), msg
+
+
+def test_source_without_options_rejects_any(tmp_path):
+    path = write(tmp_path, "model: {type: mlp_vae}\ndata: {source: digits, options: {size: 3}}\n")
+    assert error_of(path) == f"{path}: data source 'digits' takes no 'data.options' (got size)"
+
+
+def test_partial_options_of_an_old_run_still_build():
+    # run folders written before the options were typed hold only the options the recipe gave
+    data = build_data(DataConfig(source="reviews", limit=30, options={"size": 240}))
+    assert data.split_size("train") == 30 and data.info.max_length == 52
+
+
+@dataclass
+class _LinesOptions:
+    lowercase: bool = False  # lower-case every line
+
+
+@pytest.fixture
+def third_party_sources():
+    built = []
+
+    @register_source("test_typed_lines", options=_LinesOptions)
+    def typed(cfg):
+        built.append(cfg)
+        raise DataError("not built in this test")
+
+    @register_source("test_untyped_lines")
+    def untyped(cfg):
+        built.append(cfg)
+        raise DataError("not built in this test")
+
+    yield built
+    unregister_source("test_typed_lines")
+    unregister_source("test_untyped_lines")
+
+
+def test_third_party_source_with_an_options_class(third_party_sources):
+    recipe = load_recipe({"model": {"type": "mlp_vae"}, "data": {"source": "test_typed_lines"}})
+    assert recipe.data.options == {"lowercase": False}
+    assert error_of({"model": {"type": "mlp_vae"}, "data": {"source": "test_typed_lines", "options": {"lowercas": 1}}}) \
+        == "<dict>: unknown key 'data.options.lowercas'; did you mean 'data.options.lowercase'?"
+
+
+def test_third_party_source_without_an_options_class_gets_a_plain_dict(third_party_sources):
+    options = {"anything": [1, 2], "nested": {"deep": "yes"}}
+    recipe = load_recipe({"model": {"type": "mlp_vae"}, "data": {"source": "test_untyped_lines", "options": options}})
+    assert recipe.data.options == options
+    with pytest.raises(DataError, match="not built in this test"):
+        build_data(recipe.data)
+    assert third_party_sources[-1].options == options
+
+
+def test_register_source_refuses_an_options_class_that_is_not_a_dataclass():
+    with pytest.raises(TypeError, match="must be a dataclass"):
+        register_source("test_bad_options", options=dict)

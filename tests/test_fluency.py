@@ -62,9 +62,9 @@ def test_in_distribution_sentences_have_lower_perplexity(lm_run):
 
 def test_perplexity_matches_the_models_own_evaluation(lm_run):
     """The same numbers as the rnn_lm's evaluate() on its test split, whatever the batching."""
-    from sentae.evaluation.run_eval import rebuild_data
+    from sentae.run import RunFolder
 
-    data = rebuild_data(lm_run)
+    data = RunFolder(lm_run).rebuild_data()
     model = sentae.load_model(lm_run)
     idx = list(range(data.split_size("test")))
     expected = model.evaluate(data.get_batch("test", idx[i : i + 7]) for i in range(0, len(idx), 7))

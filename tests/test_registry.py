@@ -1,152 +1,30 @@
 """Registry tests against real distributions: ``NAME-VERSION.dist-info`` folders written to a temp dir and put on
 ``sys.path``, which ``importlib.metadata`` reads exactly like installed packages. Every test uses its own
-``Registry()`` so that nothing leaks into the process-wide ``REGISTRY``.
+``Registry()`` so that nothing leaks into the process-wide ``REGISTRY``. The CLI over the registry is tested in
+test_cli.py.
 """
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import os
-import subprocess
 import sys
-import textwrap
-import uuid
-from pathlib import Path
 
 import pytest
 import torch
-from click.testing import CliRunner
 
 import sentae
-import sentae.registry as registry_mod
+from fake_plugins import good_plugin, tiny_model_source
 from sentae import SentaeModel, StepOutput
-from sentae.cli import main
 from sentae.errors import ConfigError, PluginError, SentaeError, UnknownModelError
 from sentae.model import DataInfo
 from sentae.registry import AUTOLOAD_ENV, PLUGIN_API_VERSION, Registry
 
 # --------------------------------------------------------------------------------------------------------------
-# fake distributions
-
-TINY_MODEL = '''
-from dataclasses import dataclass
-
-import torch
-from torch import nn
-
-from sentae import DataInfo, SentaeModel, StepOutput
-
-
-@dataclass
-class TinyConfig:
-    hidden_size: int = 13  # hidden units of the one layer
-    latent_size: int = 7  # dimensions of the code
-
-
-class Tiny(SentaeModel):
-    """A tiny fake model for registry tests."""
-
-    name = "{name}"
-    modality = "{modality}"
-    config_class = TinyConfig
-    paper = "Nobody 2024, A Tiny Model"
-    {api_line}
-
-    def __init__(self, config, data_info):
-        super().__init__(config, data_info)
-        self.enc = nn.Linear(5, config.hidden_size)
-        self.code = nn.Linear(config.hidden_size, config.latent_size)
-
-    @classmethod
-    def default_data_info(cls):
-        return DataInfo(modality="image", image_shape=(1, 1, 5))
-
-    def example_batch(self, batch_size, generator):
-        return {{"image": torch.rand(batch_size, 1, 1, 5, generator=generator)}}
-
-    def training_step(self, batch, ctx):
-        return StepOutput(self.code(self.enc(batch["image"].flatten(1))).pow(2).mean())
-'''
-
-
-def tiny_model_source(name: str, api: int | None = 1, modality: str = "image") -> str:
-    api_line = f"sentae_api = {api}" if api is not None else "# no sentae_api on purpose"
-    return TINY_MODEL.format(name=name, api_line=api_line, modality=modality)
-
-
-class FakeDists:
-    """Writes fake distributions (dist-info + plugin modules) and puts their folders on sys.path."""
-
-    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.tmp_path = tmp_path
-        self.monkeypatch = monkeypatch
-        self.prefix = f"sentae_fake_{uuid.uuid4().hex[:8]}_"
-        self.modules: list[str] = []
-        self.roots: set[Path] = set()
-
-    def module(self, stem: str, source: str, root: str = "site") -> str:
-        """Write a plugin module and return its (unique) import name."""
-        mod = self.prefix + stem
-        folder = self._root(root)
-        (folder / f"{mod}.py").write_text(textwrap.dedent(source), encoding="utf-8")
-        self.modules.append(mod)
-        return mod
-
-    def dist(self, name: str, version: str, entry_points: dict[str, str], root: str = "site") -> Path:
-        """Write ``name-version.dist-info`` with METADATA and a ``[sentae.models]`` entry_points.txt."""
-        folder = self._root(root)
-        info = folder / f"{name.replace('-', '_')}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8"
-        )
-        lines = ["[sentae.models]"] + [f"{k} = {v}" for k, v in entry_points.items()]
-        (info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return info
-
-    def _root(self, root: str) -> Path:
-        folder = self.tmp_path / root
-        folder.mkdir(exist_ok=True)
-        return folder
-
-    def activate(self) -> list[Path]:
-        """Prepend every written folder to sys.path (call after writing everything)."""
-        for folder in sorted(self.roots | {p for p in self.tmp_path.iterdir() if p.is_dir()}):
-            self.monkeypatch.syspath_prepend(str(folder))
-        importlib.invalidate_caches()
-        return sorted(p for p in self.tmp_path.iterdir() if p.is_dir())
-
-    def cleanup(self) -> None:
-        for mod in self.modules:
-            sys.modules.pop(mod, None)
-
-
-@pytest.fixture
-def fake(tmp_path, monkeypatch):
-    monkeypatch.delenv(AUTOLOAD_ENV, raising=False)
-    f = FakeDists(tmp_path, monkeypatch)
-    yield f
-    f.cleanup()
+# fixtures (the fake distributions: fake_plugins.py, with the `fake` fixture in conftest.py)
 
 
 @pytest.fixture(autouse=True)
 def _autoload_on(monkeypatch):
     monkeypatch.delenv(AUTOLOAD_ENV, raising=False)
-
-
-@pytest.fixture
-def cli_registry(monkeypatch):
-    """A fresh registry behind the CLI (which reads ``sentae.registry.REGISTRY`` at call time)."""
-    reg = Registry()
-    monkeypatch.setattr(registry_mod, "REGISTRY", reg)
-    return reg
-
-
-def good_plugin(fake: FakeDists, model: str = "tiny_ae", dist: str = "sentae-fake-good", version: str = "1.2.3",
-                stem: str = "good") -> str:
-    mod = fake.module(stem, tiny_model_source(model))
-    fake.dist(dist, version, {model: f"{mod}:Tiny"})
-    return mod
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -583,156 +461,6 @@ def test_register_cannot_shadow_an_installed_plugin():
     with pytest.raises(PluginError) as exc:
         reg.register(Shadow)
     assert "already registered by sentae-plugin-template 0.1.0" in str(exc.value)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# CLI in process (click's CliRunner)
-
-
-def test_cli_version():
-    result = CliRunner().invoke(main, ["--version"])
-    assert result.exit_code == 0
-    assert result.output.strip() == f"sentae {sentae.__version__} (plugin API {PLUGIN_API_VERSION})"
-
-
-def test_cli_info_misspelled_model(cli_registry):
-    result = CliRunner().invoke(main, ["info", "mlp_vea"])
-    assert result.exit_code == 1
-    assert result.stderr.splitlines()[0] == "error: unknown model 'mlp_vea'; did you mean 'mlp_vae'?"
-    assert "sentae-plugin-template 0.1.0" in result.stderr
-    assert "Traceback" not in result.output
-    assert result.stdout == ""
-
-
-def test_cli_list(cli_registry):
-    result = CliRunner().invoke(main, ["list"])
-    assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "DISTRIBUTION", "VERSION"]
-    rows = {line.split()[0]: line.split() for line in lines[2:]}
-    assert rows["mlp_vae"] == ["mlp_vae", "sentae-plugin-template", "0.1.0"]
-    assert rows["conv_ae"] == ["conv_ae", "sentae-image", "0.1.0"]
-    assert list(rows) == sorted(rows)
-    assert "STATUS" not in result.stdout
-
-
-def test_cli_list_check(cli_registry):
-    result = CliRunner().invoke(main, ["list", "--check"])
-    assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "DISTRIBUTION", "VERSION", "MODALITY", "STATUS"]
-    rows = {line.split()[0]: line.split() for line in lines[2:]}
-    assert rows["mlp_vae"] == ["mlp_vae", "sentae-plugin-template", "0.1.0", "image", "ok"]
-    assert rows["conv_ae"] == ["conv_ae", "sentae-image", "0.1.0", "image", "ok"]
-
-
-def test_cli_list_modality(cli_registry):
-    image = CliRunner().invoke(main, ["list", "--modality", "image"])
-    assert image.exit_code == 0, image.output
-    names = [line.split()[0] for line in image.stdout.splitlines()[2:]]
-    assert "mlp_vae" in names and "conv_ae" in names
-    text = CliRunner().invoke(main, ["list", "--modality", "text", "conv*"])
-    assert text.exit_code == 0, text.output
-    assert "conv_ae" not in text.stdout
-    assert "(no models match)" in text.stdout
-    bad = CliRunner().invoke(main, ["list", "--modality", "audio"])
-    assert bad.exit_code == 2
-    assert "audio" in bad.output
-
-
-def test_cli_list_pattern(cli_registry):
-    result = CliRunner().invoke(main, ["list", "mlp"])
-    assert result.exit_code == 0, result.output
-    names = [line.split()[0] for line in result.stdout.splitlines()[2:]]
-    assert names == ["mlp_vae"]
-    glob = CliRunner().invoke(main, ["list", "*_ae"])
-    assert "conv_ae" in glob.stdout and "mlp_vae" not in glob.stdout
-    none = CliRunner().invoke(main, ["list", "zzz_nothing"])
-    assert none.exit_code == 0
-    assert "(no models match)" in none.stdout
-
-
-def test_cli_info_shows_fields_defaults_help_paper_and_distribution(cli_registry):
-    result = CliRunner().invoke(main, ["info", "mlp_vae"])
-    assert result.exit_code == 0, result.output
-    out = result.stdout
-    assert out.splitlines()[0] == "mlp_vae  (sentae-plugin-template 0.1.0; sentae_plugin_template.mlp_vae:MLPVAE)"
-    assert "modality: image" in out
-    assert "paper: Kingma & Welling 2014, Auto-Encoding Variational Bayes, arXiv:1312.6114" in out
-    rows = {line.split()[0]: line for line in out.splitlines() if line.split()}
-    assert rows["hidden_size"].split()[:3] == ["hidden_size", "int", "128"]
-    assert rows["hidden_size"].endswith("units of the encoder's and decoder's hidden layer")
-    assert rows["latent_size"].split()[:3] == ["latent_size", "int", "8"]
-    assert rows["latent_size"].endswith("dimensions of the Gaussian code")
-    assert rows["beta"].split()[:3] == ["beta", "float", "1.0"]
-    assert rows["beta"].endswith("weight of the KL term (1 = the ELBO)")
-
-
-def test_cli_info_broken_and_conflicting_fake_plugins(fake, cli_registry):
-    bad_mod = fake.module("bad", "raise ImportError('needs nonexistent_dep_xyz')\n")
-    fake.dist("sentae-fake-broken", "0.0.1", {"bad_ae": f"{bad_mod}:Model"})
-    mod_a = fake.module("dup_a", tiny_model_source("dup_ae"))
-    fake.dist("sentae-fake-alpha", "1.0", {"dup_ae": f"{mod_a}:Tiny"})
-    fake.dist("sentae-fake-beta", "2.0", {"dup_ae": f"{mod_a}:Tiny"})
-    fake.activate()
-    runner = CliRunner()
-    broken = runner.invoke(main, ["info", "bad_ae"])
-    assert broken.exit_code == 1
-    assert "error: model 'bad_ae' from sentae-fake-broken 0.0.1 is broken: ImportError: needs nonexistent_dep_xyz" in broken.stderr
-    listing = runner.invoke(main, ["list"])
-    assert listing.exit_code == 0
-    assert "conflict: 'dup_ae' is registered by" in listing.stderr
-    assert "sentae-fake-alpha 1.0" in listing.stderr and "sentae-fake-beta 2.0" in listing.stderr
-    check = runner.invoke(main, ["list", "--check"])
-    assert check.exit_code == 0
-    rows = {line.split()[0]: line for line in check.stdout.splitlines()[2:]}
-    assert "broken: ImportError: needs nonexistent_dep_xyz" in rows["bad_ae"]
-    assert "conflict: also" in rows["dup_ae"]
-    assert rows["mlp_vae"].split()[-1] == "ok"
-
-
-# --------------------------------------------------------------------------------------------------------------
-# CLI as a real process
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop(AUTOLOAD_ENV, None)
-    env.update(extra)
-    return env
-
-
-def test_subprocess_help_and_misspelled_info():
-    help_run = subprocess.run([sys.executable, "-m", "sentae", "--help"], capture_output=True, text=True,
-                              env=_env(), timeout=120)
-    assert help_run.returncode == 0, help_run.stderr
-    for command in ("list", "info", "train", "config"):
-        assert command in help_run.stdout
-
-    info_run = subprocess.run([sys.executable, "-m", "sentae", "info", "mlp_vea"], capture_output=True, text=True,
-                              env=_env(), timeout=120)
-    assert info_run.returncode == 1
-    assert info_run.stderr.splitlines()[0] == "error: unknown model 'mlp_vea'; did you mean 'mlp_vae'?"
-    assert "Traceback" not in info_run.stderr
-    assert info_run.stdout == ""
-
-
-def test_subprocess_list_check_with_a_broken_fake_plugin(fake):
-    good_plugin(fake)
-    bad_mod = fake.module("bad", "raise ImportError('needs nonexistent_dep_xyz')\n")
-    fake.dist("sentae-fake-broken", "0.0.1", {"bad_ae": f"{bad_mod}:Model"})
-    site = fake.tmp_path / "site"
-    existing = os.environ.get("PYTHONPATH")
-    pythonpath = str(site) + (os.pathsep + existing if existing else "")
-    run = subprocess.run([sys.executable, "-m", "sentae", "list", "--check"], capture_output=True, text=True,
-                         env=_env(PYTHONPATH=pythonpath), timeout=120)
-    assert run.returncode == 0, run.stderr
-    rows = {line.split()[0]: line for line in run.stdout.splitlines()[2:]}
-    assert "sentae-fake-broken" in rows["bad_ae"]
-    assert "broken: ImportError: needs nonexistent_dep_xyz" in rows["bad_ae"]
-    assert rows["tiny_ae"].split()[-1] == "ok"
-    assert rows["mlp_vae"].split()[-1] == "ok"
-    assert rows["conv_ae"].split()[-1] == "ok"
 
 
 def test_registered_name_must_equal_the_class_name():

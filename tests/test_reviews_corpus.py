@@ -18,9 +18,10 @@ CELLS = [(s, t) for s in SENTIMENTS for t in TENSES]
 
 @pytest.fixture(scope="module")
 def corpus() -> tuple[list[dict[str, str]], float]:
-    start = time.perf_counter()
+    # CPU seconds of this process, not wall-clock ones: other work on a busy machine does not count against it.
+    start = time.process_time()
     rows = generate_reviews(24_000, seed=0)
-    return rows, time.perf_counter() - start
+    return rows, time.process_time() - start
 
 
 # -- generation ------------------------------------------------------------------------------------------------
@@ -28,7 +29,7 @@ def corpus() -> tuple[list[dict[str, str]], float]:
 
 def test_default_corpus_is_pinned_and_fast(corpus):
     rows, seconds = corpus
-    assert seconds < 2.0, f"24,000 sentences took {seconds:.2f} s"
+    assert seconds < 2.0, f"24,000 sentences took {seconds:.2f} CPU seconds"
     # The default corpus is part of every quickstart result: a grammar change shows up here first.
     assert rows[:3] == [
         {"text": "the bill is really insane .", "sentiment": "negative", "tense": "present"},

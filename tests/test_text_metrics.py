@@ -4,14 +4,16 @@ import math
 import pytest
 import torch
 
+from sentae.model import LatentTextModel
 from sentae.evaluation.text import (active_units, corpus_bleu, distinct_n, iw_log_likelihood, mutual_information,
                                     uniqueness)
 
 D = 5
 
 
-class PriorPosterior:
-    """q(z|x) = p(z) = N(0, I); -log p(x|z) = |z + offset(x)|^2, so the decoder does depend on z."""
+class PriorPosterior(LatentTextModel):
+    """q(z|x) = p(z) = N(0, I); -log p(x|z) = |z + offset(x)|^2, so the decoder does depend on z. It declares the
+    latent-text-model contract (the metrics read a model only through it)."""
 
     latent_size = D
 

@@ -12,7 +12,7 @@ import sentae
 from sentae.config import DataConfig, TrainConfig
 from sentae.data import build_data
 from sentae.errors import CheckpointError, SentaeError, TrainingError
-from sentae.training import Trainer
+from sentae.training.trainer import Trainer
 from sentae.training.checkpoint import list_checkpoints, load_state
 
 from toy_models import FlakyAE, TwoPlayer
@@ -223,12 +223,38 @@ def test_too_few_batches_for_accumulation(tmp_path):
         sentae.train(recipe(batch_size=256, grad_accum=4), out=tmp_path / "run")
 
 
+class StepClock:
+    """A fake clock for ``Trainer(clock=...)`` that advances a fixed number of seconds per optimizer step.
+
+    Registered as a Trainer callback too, so time moves with the steps and not with how fast the machine is.
+    """
+
+    def __init__(self, seconds_per_step: float) -> None:
+        self.seconds_per_step = seconds_per_step
+        self.now = 100.0  # not zero: the Trainer must measure from its own start, not from the clock's origin
+
+    def __call__(self) -> float:
+        return self.now
+
+    def tick(self, step: int, metrics: dict[str, float]) -> None:
+        self.now += self.seconds_per_step
+
+
 def test_wall_clock_budget_stops_training_and_still_validates(tmp_path):
-    run = sentae.train(recipe(max_steps=10**6, max_time_s=1.0, eval_every=0, ckpt_every=0), out=tmp_path / "run")
-    assert run.result.out_of_time and not run.result.stopped_early
-    assert 10 < run.result.steps < 10**6
-    assert "val/loss" in run.result.val_metrics
-    assert torch.load(run.path / "trainer_state.pt", weights_only=True)["step"] == run.result.steps
+    # 0.5 s per step and a 5.9 s budget: 11 steps (5.5 s) are within it, the 12th (6.0 s) reaches it.
+    clock = StepClock(seconds_per_step=0.5)
+    cfg = TrainConfig(max_steps=10**6, max_time_s=5.9, batch_size=16, eval_every=0, ckpt_every=0, log_every=5,
+                      progress="none")
+    data = build_data(DataConfig(source="digits", limit=300))
+    model = sentae.create_model("mlp_vae", data_info=data.info, hidden_size=13, latent_size=7)
+    result = Trainer(cfg, tmp_path / "run", callbacks=[clock.tick], clock=clock).fit(model, data)
+    assert result.out_of_time and not result.stopped_early
+    assert result.steps == 12
+    assert "val/loss" in result.val_metrics
+    assert torch.load(tmp_path / "run" / "trainer_state.pt", weights_only=True)["step"] == 12
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    # elapsed_s comes from the same clock: 0.5 s for each step before the logged one
+    assert [(r["step"], r["elapsed_s"]) for r in records if r["split"] == "train"] == [(5, 2.5), (10, 5.0)]
 
 
 def test_a_run_that_failed_while_starting_can_be_rerun(tmp_path):

@@ -1,113 +1,19 @@
-"""Data: sources by name, fixed splits, and deterministic batches that a resumed run can replay."""
+"""Data: sources by name, fixed splits, and deterministic batches that a resumed run can replay.
+
+``build_data(DataConfig(...))`` builds the ``DataModule`` a recipe's ``data`` section describes. The built-in
+sources (digits, mnist, image_folder; text, ptb, yelp, rt_polarity, hf; reviews) are registered when this package is
+imported; a plugin registers its own with ``register_source``.
+"""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Callable
+from .base import DATA_DIR_ENV, DataModule, resolve_path, split_indices
+from .config import DataConfig
+from .sources import (Source, SourceBuilder, build_data, get_source, register_source, resolve_options, source_names,
+                      source_options, unregister_source)
 
-import torch
+# The built-in sources register themselves on import; they import only the modules above, never this package.
+from . import images, text, corpora, reviews  # noqa: E402,F401  isort: skip
 
-from ..config import DataConfig
-from ..errors import DataError
-from ..model import Batch, DataInfo
-
-DATA_DIR_ENV = "SENTAE_DATA_DIR"
-
-
-class DataModule:
-    """Splits of one corpus plus how to batch them. Subclasses fill ``info`` and implement ``get_batch``."""
-
-    info: DataInfo
-
-    def split_size(self, split: str) -> int:
-        raise NotImplementedError
-
-    def split_names(self) -> list[str]:
-        raise NotImplementedError
-
-    def get_batch(self, split: str, indices: list[int]) -> Batch:
-        raise NotImplementedError
-
-    def batches(self, split: str, batch_size: int, *, epoch: int = 0, seed: int = 0, shuffle: bool = True) -> list[list[int]]:
-        """Index batches of one epoch. Deterministic in (seed, epoch) and independent of the global RNG, so a
-        resumed run replays exactly the order an uninterrupted run would have used."""
-        n = self.split_size(split)
-        if shuffle:
-            g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-            order = torch.randperm(n, generator=g).tolist()
-        else:
-            order = list(range(n))
-        return [order[i : i + batch_size] for i in range(0, n, batch_size)]
-
-    def save(self, run_dir: Path) -> None:
-        """Write what is needed to rebuild inputs later (tokenizer files for text); nothing for images."""
-
-    def describe(self) -> str:
-        sizes = ", ".join(f"{s} {self.split_size(s):,}" for s in self.split_names())
-        return f"{self.info.modality} data: {sizes}"
-
-
-SourceBuilder = Callable[[DataConfig], DataModule]
-_SOURCES: dict[str, SourceBuilder] = {}
-
-
-def register_source(name: str) -> Callable[[SourceBuilder], SourceBuilder]:
-    """Register a data source (``data.source`` in recipes). Plugins call this when their module is imported."""
-
-    def deco(fn: SourceBuilder) -> SourceBuilder:
-        _SOURCES[name] = fn
-        return fn
-
-    return deco
-
-
-def source_names() -> list[str]:
-    _import_builtin_sources()
-    return sorted(_SOURCES)
-
-
-def build_data(cfg: DataConfig) -> DataModule:
-    """Build the DataModule a recipe's ``data`` section describes."""
-    _import_builtin_sources()
-    builder = _SOURCES.get(cfg.source)
-    if builder is None:
-        import difflib
-
-        close = difflib.get_close_matches(cfg.source, list(_SOURCES), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise DataError(f"unknown data source '{cfg.source}'{hint} (known: {', '.join(sorted(_SOURCES))})")
-    return builder(cfg)
-
-
-def resolve_path(path: str | None, what: str) -> Path:
-    """A data path as given, or relative to $SENTAE_DATA_DIR when it does not exist as given."""
-    if not path:
-        raise DataError(f"{what}: 'data.path' is required for this source")
-    p = Path(path).expanduser()
-    if p.exists():
-        return p
-    root = os.environ.get(DATA_DIR_ENV)
-    if root and (Path(root) / path).exists():
-        return Path(root) / path
-    where = f" (nor under ${DATA_DIR_ENV}={root})" if root else f" (set ${DATA_DIR_ENV} to resolve relative paths)"
-    raise DataError(f"{what}: path not found: {path}{where}")
-
-
-def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int) -> dict[str, list[int]]:
-    """A fixed random train/val/test split of ``n`` examples, reproducible from ``seed``."""
-    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
-        raise DataError(f"data.val_fraction ({val_fraction}) and data.test_fraction ({test_fraction}) must be in [0, 1) and sum below 1")
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
-    n_test = int(round(n * test_fraction))
-    n_val = int(round(n * val_fraction))
-    return {
-        "test": sorted(order[:n_test]),
-        "val": sorted(order[n_test : n_test + n_val]),
-        "train": sorted(order[n_test + n_val :]),
-    }
-
-
-def _import_builtin_sources() -> None:
-    from . import images  # noqa: F401  (registers digits, mnist)
-    from . import text  # noqa: F401  (registers text, ptb, yelp, rt_polarity, hf)
-    from . import reviews  # noqa: F401  (registers reviews, the embedded generated corpus)
+__all__ = ["DATA_DIR_ENV", "DataConfig", "DataModule", "Source", "SourceBuilder", "build_data", "get_source",
+           "register_source", "resolve_options", "resolve_path", "source_names", "source_options", "split_indices",
+           "unregister_source"]

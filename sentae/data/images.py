@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import gzip
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..config import DataConfig
 from ..errors import DataError
 from ..model import Batch, DataInfo
-from . import DataModule, register_source, resolve_path, split_indices
+from .base import DataModule, resolve_path, split_indices
+from .config import DataConfig
+from .sources import register_source, source_options
 
 
 class ImageData(DataModule):
@@ -44,10 +46,15 @@ def _limit(images: torch.Tensor, labels: torch.Tensor, cfg: DataConfig):
     return images, labels
 
 
-@register_source("digits")
+@dataclass
+class NoOptions:
+    """The options of a source that takes none: any key in ``data.options`` is an error."""
+
+
+@register_source("digits", options=NoOptions)
 def digits(cfg: DataConfig) -> ImageData:
     """scikit-learn's 1,797 8x8 digit images (pixel values 0..16 scaled to [0, 1])."""
-    _no_options(cfg)
+    source_options(cfg, NoOptions)
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -82,7 +89,7 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
 
 
-@register_source("mnist")
+@register_source("mnist", options=NoOptions)
 def mnist(cfg: DataConfig) -> ImageData:
     """MNIST-format idx images (and labels beside them) from ``data.path``.
 
@@ -91,7 +98,7 @@ def mnist(cfg: DataConfig) -> ImageData:
     The image recipes use the 10,000-image MNIST test set this way as 8,000 train / 2,000 test images:
     ``val_fraction: 0.0, test_fraction: 0.2, split_seed: 0``.
     """
-    _no_options(cfg)
+    source_options(cfg, NoOptions)
     path = resolve_path(cfg.path, "data source 'mnist'")
     if path.is_dir():
         candidates = sorted(path.glob("*images-idx3-ubyte*"))
@@ -115,27 +122,24 @@ def mnist(cfg: DataConfig) -> ImageData:
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-FOLDER_OPTIONS = ("grayscale", "size")
+
+
+@dataclass
+class ImageFolderOptions:
+    """Options of the ``image_folder`` source."""
+
+    grayscale: bool = True  # convert every image to one channel; false keeps RGB (3 channels)
+    size: list[int] | None = None  # [height, width] in pixels, at least 1 each, to resize every image to (null: as read)
+
+    def __post_init__(self) -> None:
+        size = self.size
+        if size is not None and not (len(size) == 2 and all(not isinstance(v, bool) and isinstance(v, int) and v > 0
+                                                             for v in size)):
+            raise ValueError(f"data.options.size must be [height, width] in pixels, got {size!r}")
 
 
 def _image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def _folder_options(cfg: DataConfig) -> tuple[bool, tuple[int, int] | None]:
-    for key in cfg.options:
-        if key not in FOLDER_OPTIONS:
-            raise DataError(f"data source 'image_folder': unknown option 'data.options.{key}' (valid: {', '.join(FOLDER_OPTIONS)})")
-    gray = cfg.options.get("grayscale", True)
-    if not isinstance(gray, bool):
-        raise DataError(f"data source 'image_folder': 'data.options.grayscale' must be true or false, got {gray!r}")
-    size = cfg.options.get("size")
-    if size is not None:
-        ok = isinstance(size, (list, tuple)) and len(size) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
-        if not ok:
-            raise DataError(f"data source 'image_folder': 'data.options.size' must be [height, width] in pixels, got {size!r}")
-        size = (int(size[0]), int(size[1]))
-    return gray, size
 
 
 def _load_image(path: Path, gray: bool, size: tuple[int, int] | None) -> np.ndarray:
@@ -153,7 +157,7 @@ def _load_image(path: Path, gray: bool, size: tuple[int, int] | None) -> np.ndar
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
-@register_source("image_folder")
+@register_source("image_folder", options=ImageFolderOptions)
 def image_folder(cfg: DataConfig) -> ImageData:
     """PNG/JPEG images from the folder ``data.path``, read with Pillow, pixels scaled to [0, 1].
 
@@ -161,7 +165,8 @@ def image_folder(cfg: DataConfig) -> ImageData:
     names -> 0, 1, ...). ``data.options``: ``grayscale`` (default true; false keeps RGB) and ``size: [height,
     width]`` to resize every image (needed when their sizes differ). ``data.limit`` keeps the first N files.
     """
-    gray, size = _folder_options(cfg)
+    o = source_options(cfg, ImageFolderOptions)
+    gray, size = o.grayscale, (tuple(o.size) if o.size is not None else None)
     root = resolve_path(cfg.path, "data source 'image_folder'")
     if not root.is_dir():
         raise DataError(f"{root}: data source 'image_folder' needs a folder of PNG/JPEG images")
@@ -192,8 +197,3 @@ def image_folder(cfg: DataConfig) -> ImageData:
                      len(classes) or None)
     data.class_names = [d.name for d in classes]
     return data
-
-
-def _no_options(cfg: DataConfig) -> None:
-    if cfg.options:
-        raise DataError(f"data source '{cfg.source}' takes no 'data.options' (got {', '.join(cfg.options)})")

@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-__all__ = ["judge", "SENTIMENTS", "TENSES", "POLARITY"]
+from .attributes import SENTIMENTS, TENSES
 
-SENTIMENTS = ["negative", "positive"]
-TENSES = ["past", "present", "future"]
+__all__ = ["judge", "SENTIMENTS", "TENSES", "POLARITY"]
 
 
 def _w(s: str) -> tuple[str, ...]:

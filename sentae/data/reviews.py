@@ -17,17 +17,20 @@ True
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Sequence, TypeVar
 
-from ..config import DataConfig
 from ..errors import DataError
-from . import register_source
-from .review_rules import (ADJ, NOUN, POLAR_NOUN, POLAR_OPENER, POLAR_VERB, POLARITY, SENTIMENTS, STAFF_VERB, TENSES,
-                           VERB, _w, judge)
-from .text import COMMON_OPTIONS, TextData, TextSplit, _assemble, _options
+from .attributes import SENTIMENTS, TENSES
+from .config import DataConfig
+from .options import TextOptions
+from .review_rules import ADJ, NOUN, POLAR_NOUN, POLAR_OPENER, POLAR_VERB, POLARITY, STAFF_VERB, VERB, _w, judge
+from .readers import TextSplit
+from .sources import register_source, source_options
+from .text import TextData, assemble
 
-__all__ = ["generate_reviews", "split_reviews", "judge", "reviews_source", "SENTIMENTS", "TENSES", "ATTRIBUTES",
-           "POLARITY"]
+__all__ = ["generate_reviews", "split_reviews", "judge", "reviews_source", "ReviewsOptions", "SENTIMENTS", "TENSES",
+           "ATTRIBUTES", "POLARITY"]
 
 MIN_TOKENS, MAX_TOKENS = 4, 15
 T = TypeVar("T")
@@ -341,21 +344,29 @@ def split_reviews(rows: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]
     return {split: [rows[i] for i in sorted(idx)] for split, idx in where.items()}
 
 
-@register_source("reviews")
+@dataclass
+class ReviewsOptions(TextOptions):
+    """Options of the ``reviews`` source: the text options, and how many sentences to generate from which seed."""
+
+    size: int = 24_000  # sentences generated, at least 120 (20 per sentiment x tense cell)
+    seed: int = 0  # seed of the grammar's random choices, any integer
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.size < 120:
+            raise ValueError(f"data.options.size must be an integer of at least 120 (20 per sentiment x tense cell, "
+                             f"so that val and test get some of each), got {self.size!r}")
+
+
+@register_source("reviews", options=ReviewsOptions)
 def reviews_source(cfg: DataConfig) -> TextData:
     """The embedded corpus: ``size`` generated sentences (default 24,000) from grammar seed ``seed`` (default 0),
     split 90/5/5 % per cell (``val_fraction``/``test_fraction`` are not used); attributes ``sentiment`` and
     ``tense``. ``data.limit`` keeps the first N sentences of each split."""
-    o = _options(cfg, COMMON_OPTIONS | {"size", "seed"})
-    size, seed = o.get("size", 24_000), o.get("seed", 0)
-    if not isinstance(size, int) or isinstance(size, bool) or size < 120:
-        raise DataError(f"data source 'reviews': 'data.options.size' must be an integer of at least 120 (20 per "
-                        f"sentiment x tense cell, so that val and test get some of each), got {size!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise DataError(f"data source 'reviews': 'data.options.seed' must be an integer, got {seed!r}")
+    o = source_options(cfg, ReviewsOptions)
     splits = {}
-    for split, rows in split_reviews(generate_reviews(size, seed)).items():
+    for split, rows in split_reviews(generate_reviews(o.size, o.seed)).items():
         rows = rows[: cfg.limit] if cfg.limit is not None else rows
         labels = {a: [values.index(r[a]) for r in rows] for a, values in ATTRIBUTES.items()}
         splits[split] = TextSplit([r["text"] for r in rows], labels)
-    return _assemble(cfg, o, splits, ATTRIBUTES)
+    return assemble(cfg, o, splits, ATTRIBUTES)

@@ -32,9 +32,10 @@ import re
 from functools import lru_cache
 from typing import Iterable, NamedTuple
 
+from .attributes import TENSES
+
 __all__ = ["TENSES", "label_tense", "label_tenses"]
 
-TENSES = ("past", "present", "future")
 NONE = "none"
 
 # -- closed classes ---------------------------------------------------------------------------------------------

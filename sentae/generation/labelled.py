@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence, Union
 
-from ..errors import DataError, SentaeError
+from ..errors import SentaeError
 from ..run import RunFolder
 
 Labelled = Union[str, Path, Sequence[tuple[str, str]], None]
@@ -12,31 +12,10 @@ Labelled = Union[str, Path, Sequence[tuple[str, str]], None]
 
 def read_labelled_file(path: str | Path, attribute: str, text_column: str = "text") -> list[tuple[str, str]]:
     """(text, value) pairs from a JSONL, CSV or TSV file with a text column and an ``attribute`` column, read by
-    the corpus readers of ``sentae.data.text``. Rows whose value is empty or null are skipped (unlabelled)."""
-    from ..data.text import ReadSpec, _csv_rows, _decode, _jsonl_rows
+    ``sentae.data.readers.read_labelled_pairs``. Rows whose value is empty or null are skipped (unlabelled)."""
+    from ..data.readers import read_labelled_pairs
 
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".jsonl", ".json", ".csv", ".tsv"):
-        raise DataError(f"{path}: labelled sentences must be .jsonl, .csv or .tsv (with '{text_column}' and "
-                        f"'{attribute}' columns)")
-    text = _decode(path, "utf-8")
-    if suffix in (".jsonl", ".json"):
-        rows = _jsonl_rows(path, text)
-    else:
-        rows = _csv_rows(path, text, suffix[1:], ReadSpec(text_column=text_column, attributes={attribute: []}))
-    pairs: list[tuple[str, str]] = []
-    for n, row in rows:
-        for col in (text_column, attribute):
-            if col not in row:
-                raise DataError(f"{path}:{n}: no '{col}' column (has: {', '.join(row)})")
-        value, sentence = row[attribute], str(row[text_column] or "").strip()
-        if value is None or str(value).strip() == "" or not sentence:
-            continue
-        pairs.append((sentence, str(value).strip()))
-    if not pairs:
-        raise DataError(f"{path}: no sentence has a '{attribute}' value")
-    return pairs
+    return read_labelled_pairs(path, attribute, text_column)
 
 
 def training_pairs(run_dir: Path | None, attribute: str, values: list[str]) -> list[tuple[str, str]]:

@@ -56,22 +56,32 @@ def train_recipe(recipe: str | Path | dict[str, Any] | Recipe, overrides: Sequen
     rec = resolve_recipe(recipe, overrides)
     run = RunFolder(Path(out) if out is not None else Path("runs") / rec.name)
     is_main = dist_util.from_env().is_main
-    if is_main and not resume:
-        run.prepare_fresh()
     if resume:
         run.check_resume(rec.to_dict())
-    data = build_data(rec.data)
-    seed_everything(rec.train.seed)  # the same initial weights for the same seed
-    # Through the registry, so that a config valid field by field but not for the data is a ConfigError.
-    model = REGISTRY.create(rec.model.type, data.info, **_model_fields(rec))
-    resolved = {**rec.to_dict(), "versions": versions(rec.model.type)}
-    if is_main and not resume:
-        run.path.mkdir(parents=True, exist_ok=True)
-        run.write_config(resolved)
-        run.write_data_setup(data)
-    result = Trainer(rec.train, run.path, resume=resume).fit(model, data)
-    if is_main and resume:  # written only once the resumed run succeeded: a failed --resume changes nothing
-        run.write_config(resolved)
+    elif is_main:
+        run.prepare_fresh()  # refuses a folder sentae did not make before anything is written into it
+    # One writer per run folder: rank 0 holds the lock from here to the end of training.
+    lock = run.lock() if is_main else None
+    try:
+        if is_main:
+            # again under the lock: another process may have started between the check and the lock
+            run.check_resume(rec.to_dict()) if resume else run.prepare_fresh()
+            run.remove_interrupted_writes()
+            run.write_marker()
+        data = build_data(rec.data)
+        seed_everything(rec.train.seed)  # the same initial weights for the same seed
+        # Through the registry, so that a config valid field by field but not for the data is a ConfigError.
+        model = REGISTRY.create(rec.model.type, data.info, **_model_fields(rec))
+        resolved = {**rec.to_dict(), "versions": versions(rec.model.type)}
+        if is_main and not resume:
+            run.write_config(resolved)
+            run.write_data_setup(data)
+        result = Trainer(rec.train, run.path, resume=resume).fit(model, data)
+        if is_main and resume:  # written only once the resumed run succeeded: a failed --resume changes nothing
+            run.write_config(resolved)
+    finally:
+        if lock is not None:
+            lock.release()
     return TrainedRun(run.path, rec, result)
 
 

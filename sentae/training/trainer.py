@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import TrainConfig
 from ..errors import CheckpointError, SentaeError, TrainingError
 from ..io import atomic_copy
 from ..model import Batch, SentaeModel, StepContext
@@ -23,6 +22,7 @@ from ..run import BEST_WEIGHTS, CHECKPOINTS, TRAINER_STATE, WEIGHTS, RunFolder
 from ..weights import load_weights, save_weights
 from . import checkpoint as ckpt
 from . import distributed as dist_util
+from .config import TrainConfig
 from .logging import MetricsLogger, Progress
 
 
@@ -114,9 +114,13 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig, run_dir: str | Path, resume: bool = False, stream: TextIO | None = None,
-                 callbacks: Sequence[Callable[[int, dict[str, float]], None]] = ()) -> None:
+                 callbacks: Sequence[Callable[[int, dict[str, float]], None]] = (), *,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         self.cfg = config
         self.callbacks = list(callbacks)  # called after every optimizer step with (step, that step's metrics)
+        # Seconds from an arbitrary origin; measures train.max_time_s and the logged elapsed_s. Injectable so that a
+        # test can advance time by a fixed amount per step and know exactly where the budget stops training.
+        self.clock = clock
         self.run_dir = Path(run_dir)
         self.run = RunFolder(self.run_dir)
         self.resume = resume
@@ -173,7 +177,7 @@ class Trainer:
         window: dict[str, list[float]] = {}
         last_val: dict[str, float] = {}
         stopped_early = out_of_time = False
-        t_start = time.perf_counter()
+        t_start = self.clock()
         try:
             while state.step < cfg.max_steps and not stopped_early:
                 batches = self._epoch_batches(data, state.epoch)
@@ -200,7 +204,7 @@ class Trainer:
                     progress.update(step, shown)
                     if (step % cfg.log_every == 0 or step == cfg.max_steps) and window:
                         shown["lr"] = opt.schedulers[opt.names[0]].get_last_lr()[0]
-                        logger.log(step, "train", shown, epoch=state.epoch, elapsed_s=round(time.perf_counter() - t_start, 3))
+                        logger.log(step, "train", shown, epoch=state.epoch, elapsed_s=round(self.clock() - t_start, 3))
                         window = {}
                     if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps:
                         last_val = self._validate(model, data, device, opt.amp_dtype)
@@ -211,7 +215,7 @@ class Trainer:
                         self._checkpoint(opt, state)
                     if cfg.max_time_s is not None and not stopped_early:
                         # every rank asks every step and rank 0's clock decides, so all stop at the same step
-                        over = time.perf_counter() - t_start >= cfg.max_time_s
+                        over = self.clock() - t_start >= cfg.max_time_s
                         if dist_util.broadcast_flag(over, self.dist, device):
                             stopped_early, out_of_time = True, True
                             progress.message(f"step {step}: wall-clock budget of {cfg.max_time_s:g}s reached")
@@ -230,7 +234,7 @@ class Trainer:
             logger.close()
             dist_util.barrier(self.dist)
         progress.message(
-            f"done: {state.step} steps in {time.perf_counter() - t_start:.1f}s"
+            f"done: {state.step} steps in {self.clock() - t_start:.1f}s"
             + (f"; {', '.join(f'{k} {v:.4g}' for k, v in last_val.items() if k.count('/') == 1)}" if last_val else "")
             + f"; run folder {self.run_dir}"
         )

@@ -13,7 +13,7 @@ from sentae.evaluation.images import (evaluate_image_run, format_image_report, i
                                       reconstruction_errors)
 
 ROOT = Path(__file__).resolve().parents[3]
-IMAGE_MODELS = {"conv_ae", "sparse_ae", "contractive_ae", "deep_ae"}
+IMAGE_MODELS = {e.name for e in sentae.list_models() if e.distribution == "sentae-image"}
 DIGITS_RECIPES = sorted(p for p in (ROOT / "recipes").glob("*digits*.yaml")
                         if sentae.load_recipe(p).model.type in IMAGE_MODELS)
 

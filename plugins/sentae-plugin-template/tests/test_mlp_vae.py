@@ -4,13 +4,15 @@ import torch
 import sentae
 from sentae.testing import CHECKS
 
-# Dimensions that differ from each other, so a swapped dimension cannot pass by coincidence.
-SMALL = {"hidden_size": 13, "latent_size": 7}
+# Every model this distribution registers, found through the registry: a model added later is tested too.
+MODELS = sorted(e.name for e in sentae.list_models() if e.distribution == "sentae-plugin-template")
+SMALL = sentae.REGISTRY.get("mlp_vae").tiny_config  # the model's own tiny sizes, not a copy
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_conformance(check):
-    check("mlp_vae", SMALL)
+@pytest.mark.parametrize("name", MODELS)
+def test_conformance(name, check):
+    check(name)  # on the model's tiny_config and its (non-square) default images
 
 
 def test_registered_through_entry_point():

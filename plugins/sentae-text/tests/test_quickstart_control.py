@@ -18,13 +18,18 @@ pytestmark = pytest.mark.slow
 
 
 def _complete(run: Path) -> bool:
-    if not (run / "model.safetensors").is_file() or not (run / "config.yaml").is_file():
+    if not all((run / name).is_file() for name in ("model.safetensors", "config.yaml", "trainer_state.pt")):
         return False
+    import torch
     import yaml
 
     saved = yaml.safe_load((run / "config.yaml").read_text())
     recipe = sentae.load_recipe(ROOT / "recipes" / "quickstart.yaml").to_dict()
-    return saved.get("model") == recipe["model"] and saved.get("data") == recipe["data"]
+    # The recipe's train.max_time_s stops a run early on a busy machine (before the control losses even start, at
+    # worst); the thresholds below are for the full step budget, so a run that stopped short is trained again.
+    steps = torch.load(run / "trainer_state.pt", weights_only=True)["step"]
+    return (saved.get("model") == recipe["model"] and saved.get("data") == recipe["data"]
+            and steps == recipe["train"]["max_steps"])
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +37,8 @@ def quickstart_run(tmp_path_factory) -> Path:
     run = ROOT / "runs" / "quickstart"
     if _complete(run):
         return run
-    return sentae.train(ROOT / "recipes" / "quickstart.yaml", ["train.progress=none"],
+    # Without the time budget: every step of the recipe, however long the machine takes for them.
+    return sentae.train(ROOT / "recipes" / "quickstart.yaml", ["train.progress=none", "train.max_time_s=null"],
                         out=tmp_path_factory.mktemp("qs") / "quickstart").path
 
 

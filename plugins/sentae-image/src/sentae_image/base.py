@@ -15,6 +15,8 @@ from sentae.errors import ConfigError
 
 from .noise import corrupt, random_shift
 
+DEFAULT_IMAGE_SHAPE = (1, 8, 12)  # (channels, height, width) of models built without data (create_model, tests)
+
 
 def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.Sigmoid, last_activation: bool = False) -> nn.Sequential:
     """Linear layers ``sizes[0] -> sizes[1] -> ...`` with ``activation`` between them (and after the last one
@@ -50,7 +52,8 @@ class ImageAutoencoder(SentaeModel):
 
     @classmethod
     def default_data_info(cls) -> DataInfo:
-        return DataInfo(modality="image", image_shape=(1, 8, 8), num_classes=10)
+        # Not square, so a model that swaps height and width fails the conformance kit instead of passing by luck.
+        return DataInfo(modality="image", image_shape=DEFAULT_IMAGE_SHAPE, num_classes=10)
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
         """Training images translated by up to ``shift_pixels`` (input and target alike); unchanged in eval."""

@@ -32,6 +32,7 @@ class ConvAE(ImageAutoencoder):
     config_class = ConvAEConfig
     paper = "Masci et al. 2011, Stacked Convolutional Auto-Encoders for Hierarchical Feature Extraction"
     sentae_api = 1
+    tiny_config = {"channels": [5, 11], "code_size": 7}
 
     def __init__(self, config: ConvAEConfig, data_info: DataInfo) -> None:
         super().__init__(config, data_info)

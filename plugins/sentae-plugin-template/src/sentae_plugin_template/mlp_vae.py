@@ -10,6 +10,7 @@ from torch import nn
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
 from sentae.nn import GaussianLatent, gaussian_kl
+from sentae.schema import check_range
 
 
 @dataclass
@@ -17,6 +18,12 @@ class MLPVAEConfig:
     hidden_size: int = 128  # units of the encoder's and decoder's hidden layer
     latent_size: int = 8  # dimensions of the Gaussian code
     beta: float = 1.0  # weight of the KL term (1 = the ELBO)
+
+    def __post_init__(self) -> None:
+        # A ValueError here reaches the user as a ConfigError naming the recipe key.
+        check_range("hidden_size", self.hidden_size, 1)
+        check_range("latent_size", self.latent_size, 1)
+        check_range("beta", self.beta, 0)
 
 
 class MLPVAE(SentaeModel):
@@ -27,6 +34,8 @@ class MLPVAE(SentaeModel):
     config_class = MLPVAEConfig
     paper = "Kingma & Welling 2014, Auto-Encoding Variational Bayes, arXiv:1312.6114"
     sentae_api = 1  # the sentae plugin API this model is written against
+    # What the conformance kit builds: small, and no two sizes equal, so a swapped dimension cannot pass by luck.
+    tiny_config = {"hidden_size": 13, "latent_size": 7}
 
     def __init__(self, config: MLPVAEConfig, data_info: DataInfo) -> None:
         super().__init__(config, data_info)
@@ -41,7 +50,9 @@ class MLPVAE(SentaeModel):
 
     @classmethod
     def default_data_info(cls) -> DataInfo:
-        return DataInfo(modality="image", image_shape=(1, 8, 8), num_classes=10)
+        """The data shape of a model built without data (create_model, the conformance kit). Not square, so a
+        swapped height and width cannot pass by luck."""
+        return DataInfo(modality="image", image_shape=(1, 8, 12), num_classes=10)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z).view(-1, *self.data_info.image_shape)

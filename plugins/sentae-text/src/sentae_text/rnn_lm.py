@@ -10,6 +10,7 @@ from sentae import DataInfo, SentaeModel, StepContext, StepOutput
 from sentae.generation.decoding import DecodeConfig, decode
 from sentae.model import SentenceModel
 from sentae.nn import RNNDecoder, SoftmaxConfig
+from sentae.schema import check_range
 
 from .common import default_info, example_batch
 
@@ -22,6 +23,11 @@ class RNNLMConfig:
     cell: Literal["lstm", "gru"] = "lstm"  # recurrent cell
     dropout: float = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
     softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)  # output layer: full, or adaptive (faster on large vocabularies)
+
+    def __post_init__(self) -> None:
+        for name in ("embedding_size", "hidden_size", "num_layers"):
+            check_range(name, getattr(self, name), 1)
+        check_range("dropout", self.dropout, 0, 1, high_open=True)
 
 
 class RNNLM(SentaeModel, SentenceModel):
