@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 import sentae
@@ -16,6 +18,8 @@ import sentae.registry as registry_mod
 from fake_plugins import good_plugin, tiny_model_source
 from sentae.cli import main
 from sentae.registry import AUTOLOAD_ENV, PLUGIN_API_VERSION, Registry
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Only catches a hang: starting Python and importing torch can take many seconds on a busy machine.
 TIMEOUT_S = 600
@@ -138,6 +142,30 @@ def test_cli_info_broken_and_conflicting_fake_plugins(fake, cli_registry):
     assert "broken: ImportError: needs nonexistent_dep_xyz" in rows["bad_ae"]
     assert "conflict: also" in rows["dup_ae"]
     assert rows["mlp_vae"].split()[-1] == "ok"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# config show
+
+
+def test_config_show_rejects_an_options_typo():
+    result = CliRunner().invoke(main, ["config", "show", str(ROOT / "recipes" / "quickstart.yaml"),
+                                       "--set", "data.options.tokeniser=bpe"])
+    assert result.exit_code != 0
+    assert "unknown key 'data.options.tokeniser'; did you mean 'data.options.tokenizer'?" in result.output
+    assert "quickstart.yaml" in result.output
+
+
+def test_config_show_prints_options_with_defaults():
+    result = CliRunner().invoke(main, ["config", "show", str(ROOT / "recipes" / "yelp_ctrl_vae.yaml")])
+    assert result.exit_code == 0, result.output
+    options = yaml.safe_load(result.output)["data"]["options"]
+    # given in the recipe
+    assert options["vocab_size"] == 10000 and options["balance_max_repeat"] == 5 and options["require_labels"] == ["tense"]
+    # filled in
+    assert options["tokenizer"] == "word" and options["max_length"] == 50 and options["length_policy"] == "truncate"
+    quick = yaml.safe_load(CliRunner().invoke(main, ["config", "show", str(ROOT / "recipes" / "quickstart.yaml")]).output)
+    assert quick["data"]["options"]["size"] == 24_000 and quick["data"]["options"]["seed"] == 0
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from sentae.cli import main
 from sentae.config import (
     DataConfig,
     Recipe,
@@ -468,26 +466,6 @@ def test_data_options_typo_is_caught_when_the_recipe_loads(tmp_path):
     path = write(tmp_path, "model: {type: mlp_vae}\ndata: {source: reviews}\n")
     assert error_of(path, ["data.options.tokeniser=bpe"]) == (
         f"{path}: unknown key 'data.options.tokeniser'; did you mean 'data.options.tokenizer'?")
-
-
-def test_config_show_rejects_an_options_typo():
-    result = CliRunner().invoke(main, ["config", "show", str(REPO / "recipes" / "quickstart.yaml"),
-                                       "--set", "data.options.tokeniser=bpe"])
-    assert result.exit_code != 0
-    assert "unknown key 'data.options.tokeniser'; did you mean 'data.options.tokenizer'?" in result.output
-    assert "quickstart.yaml" in result.output
-
-
-def test_config_show_prints_options_with_defaults():
-    result = CliRunner().invoke(main, ["config", "show", str(REPO / "recipes" / "yelp_ctrl_vae.yaml")])
-    assert result.exit_code == 0, result.output
-    options = yaml.safe_load(result.output)["data"]["options"]
-    # given in the recipe
-    assert options["vocab_size"] == 10000 and options["balance_max_repeat"] == 5 and options["require_labels"] == ["tense"]
-    # filled in
-    assert options["tokenizer"] == "word" and options["max_length"] == 50 and options["length_policy"] == "truncate"
-    quick = yaml.safe_load(CliRunner().invoke(main, ["config", "show", str(REPO / "recipes" / "quickstart.yaml")]).output)
-    assert quick["data"]["options"]["size"] == 24_000 and quick["data"]["options"]["seed"] == 0
 
 
 @pytest.mark.parametrize(

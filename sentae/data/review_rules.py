@@ -14,63 +14,63 @@ from .attributes import SENTIMENTS, TENSES
 __all__ = ["judge", "SENTIMENTS", "TENSES", "POLARITY"]
 
 
-def _w(s: str) -> tuple[str, ...]:
+def word_tuple(s: str) -> tuple[str, ...]:
     return tuple(s.split())
 
 
 # -- lexicon ---------------------------------------------------------------------------------------------------
 # Polar adjectives by what they describe, as (negative, positive): index 1 = positive, like SENTIMENTS.
 ADJ = {
-    "food": (_w("bland stale soggy greasy salty dry burnt overcooked undercooked cold tasteless disgusting inedible "
+    "food": (word_tuple("bland stale soggy greasy salty dry burnt overcooked undercooked cold tasteless disgusting inedible "
                 "mediocre terrible awful bad gross rubbery mushy chewy oily lukewarm"),
-             _w("delicious tasty fresh flavorful juicy tender perfect amazing excellent great good fantastic "
+             word_tuple("delicious tasty fresh flavorful juicy tender perfect amazing excellent great good fantastic "
                 "outstanding superb yummy incredible special crispy savory authentic creamy heavenly")),
-    "drink": (_w("watery weak flat bitter sour stale terrible awful bad gross flavorless"),
-              _w("delicious fresh refreshing smooth perfect great good excellent tasty amazing crisp")),
-    "staff": (_w("rude unfriendly careless unprofessional lazy inattentive clueless useless terrible awful horrible "
+    "drink": (word_tuple("watery weak flat bitter sour stale terrible awful bad gross flavorless"),
+              word_tuple("delicious fresh refreshing smooth perfect great good excellent tasty amazing crisp")),
+    "staff": (word_tuple("rude unfriendly careless unprofessional lazy inattentive clueless useless terrible awful horrible "
                  "dismissive condescending grumpy pushy"),
-              _w("friendly attentive helpful polite professional welcoming patient knowledgeable great wonderful "
+              word_tuple("friendly attentive helpful polite professional welcoming patient knowledgeable great wonderful "
                  "amazing lovely awesome nice courteous cheerful accommodating")),
-    "service": (_w("slow terrible awful horrible bad poor sloppy rude disorganized inconsistent spotty"),
-                _w("fast quick prompt friendly attentive efficient excellent great amazing outstanding good flawless "
+    "service": (word_tuple("slow terrible awful horrible bad poor sloppy rude disorganized inconsistent spotty"),
+                word_tuple("fast quick prompt friendly attentive efficient excellent great amazing outstanding good flawless "
                    "impeccable speedy")),
-    "place": (_w("dirty filthy cramped noisy loud dingy smelly depressing terrible awful tacky gross sticky gloomy "
+    "place": (word_tuple("dirty filthy cramped noisy loud dingy smelly depressing terrible awful tacky gross sticky gloomy "
                  "shabby stuffy"),
-              _w("clean cozy beautiful charming comfortable spacious relaxing lovely gorgeous great amazing perfect "
+              word_tuple("clean cozy beautiful charming comfortable spacious relaxing lovely gorgeous great amazing perfect "
                  "nice inviting stylish elegant peaceful")),
-    "price": (_w("expensive overpriced outrageous ridiculous insane steep absurd"),
-              _w("reasonable fair affordable great unbeatable")),
-    "person": (_w("disappointed upset annoyed unhappy frustrated angry furious disgusted irritated miserable"),
-               _w("happy pleased impressed satisfied thrilled delighted glad grateful excited")),
-    "general": (_w("terrible awful horrible bad disappointing mediocre poor horrendous atrocious lousy pathetic "
+    "price": (word_tuple("expensive overpriced outrageous ridiculous insane steep absurd"),
+              word_tuple("reasonable fair affordable great unbeatable")),
+    "person": (word_tuple("disappointed upset annoyed unhappy frustrated angry furious disgusted irritated miserable"),
+               word_tuple("happy pleased impressed satisfied thrilled delighted glad grateful excited")),
+    "general": (word_tuple("terrible awful horrible bad disappointing mediocre poor horrendous atrocious lousy pathetic "
                    "dreadful"),
-                _w("great amazing good excellent perfect wonderful fantastic awesome outstanding fine superb terrific "
+                word_tuple("great amazing good excellent perfect wonderful fantastic awesome outstanding fine superb terrific "
                    "phenomenal incredible")),
-    "event": (_w("terrible awful horrible bad miserable disappointing frustrating unpleasant stressful awkward"),
-              _w("great wonderful amazing fantastic lovely excellent good nice awesome perfect pleasant memorable "
+    "event": (word_tuple("terrible awful horrible bad miserable disappointing frustrating unpleasant stressful awkward"),
+              word_tuple("great wonderful amazing fantastic lovely excellent good nice awesome perfect pleasant memorable "
                  "relaxing fun")),
 }
 # Noun heads: domain -> (singular, plural); none of them is a polar word or a verb form.
 NOUN = {
-    "food": (_w("food pasta pizza soup steak burger salad sandwich chicken fish sushi bread dessert rice curry pie "
+    "food": (word_tuple("food pasta pizza soup steak burger salad sandwich chicken fish sushi bread dessert rice curry pie "
                 "cake omelette breakfast brunch lunch dinner meal salmon lasagna ramen burrito brisket bagel croissant "
                 "cheesecake risotto quesadilla"),
-             _w("fries tacos wings noodles ribs pancakes waffles appetizers dumplings desserts meatballs oysters "
+             word_tuple("fries tacos wings noodles ribs pancakes waffles appetizers dumplings desserts meatballs oysters "
                 "fajitas enchiladas")),
-    "drink": (_w("coffee tea beer wine latte margarita cocktail smoothie lemonade espresso sangria mimosa cider "
+    "drink": (word_tuple("coffee tea beer wine latte margarita cocktail smoothie lemonade espresso sangria mimosa cider "
                  "milkshake chai"),
-              _w("drinks cocktails margaritas beers mimosas")),
-    "staff": (_w("waiter waitress server bartender manager owner chef host hostess staff cashier barista "
+              word_tuple("drinks cocktails margaritas beers mimosas")),
+    "staff": (word_tuple("waiter waitress server bartender manager owner chef host hostess staff cashier barista "
                  "receptionist valet"),
-              _w("servers waiters bartenders employees owners chefs baristas hosts")),
-    "service": (_w("service"), ()),
-    "place": (_w("place restaurant bar cafe hotel diner bakery pub bistro brewery lounge spa patio room bathroom "
+              word_tuple("servers waiters bartenders employees owners chefs baristas hosts")),
+    "service": (word_tuple("service"), ()),
+    "place": (word_tuple("place restaurant bar cafe hotel diner bakery pub bistro brewery lounge spa patio room bathroom "
                  "lobby pool atmosphere decor music"),
-              _w("rooms bathrooms tables booths")),
-    "price": (_w("price bill"), _w("prices")),
-    "person": (_w("sister brother husband wife friend mom dad boyfriend girlfriend son daughter boss cousin aunt "
+              word_tuple("rooms bathrooms tables booths")),
+    "price": (word_tuple("price bill"), word_tuple("prices")),
+    "person": (word_tuple("sister brother husband wife friend mom dad boyfriend girlfriend son daughter boss cousin aunt "
                   "uncle roommate grandma"),
-               _w("kids parents friends coworkers roommates cousins")),
+               word_tuple("kids parents friends coworkers roommates cousins")),
 }
 # Verb inflections: lemma 3sg past participle -ing.
 _VERB_TABLE = """
@@ -89,16 +89,16 @@ order orders ordered ordered ordering|try tries tried tried trying|eat eats ate 
 leave leaves left left leaving|visit visits visited visited visiting
 complain complains complained complained complaining"""
 VERB = {row[0]: tuple(row[1:]) for row in (r.split() for r in _VERB_TABLE.replace("\n", "|").split("|")) if row}
-POLAR_VERB = (_w("hate dislike avoid"), _w("love like enjoy recommend adore appreciate"))
-STAFF_VERB = (_w("ignore forget"), ())  # negative verbs whose subject is the staff
-OTHER_VERB = (_w("complain"), ())  # known to judge ("i ca n't complain"), not used by the grammar
-POLAR_ADV = (_w("poorly badly rudely slowly terribly horribly"),
-             _w("perfectly beautifully nicely warmly promptly quickly"))
-POLAR_NOUN = (_w("disaster nightmare mess joke waste disappointment letdown ripoff complaint complaints problem "
-                 "problems issue issues"), _w("gem delight pleasure winner bargain favorite"))
-POLAR_OPENER = (_w("sadly unfortunately"), _w("luckily thankfully fortunately"))
-POLAR_OTHER = (_w("forever"), _w("worth"))  # "took forever", "worth the price"
-NEGATORS = frozenset(_w("not n't never no nothing hardly"))
+POLAR_VERB = (word_tuple("hate dislike avoid"), word_tuple("love like enjoy recommend adore appreciate"))
+STAFF_VERB = (word_tuple("ignore forget"), ())  # negative verbs whose subject is the staff
+OTHER_VERB = (word_tuple("complain"), ())  # known to judge ("i ca n't complain"), not used by the grammar
+POLAR_ADV = (word_tuple("poorly badly rudely slowly terribly horribly"),
+             word_tuple("perfectly beautifully nicely warmly promptly quickly"))
+POLAR_NOUN = (word_tuple("disaster nightmare mess joke waste disappointment letdown ripoff complaint complaints problem "
+                 "problems issue issues"), word_tuple("gem delight pleasure winner bargain favorite"))
+POLAR_OPENER = (word_tuple("sadly unfortunately"), word_tuple("luckily thankfully fortunately"))
+POLAR_OTHER = (word_tuple("forever"), word_tuple("worth"))  # "took forever", "worth the price"
+NEGATORS = frozenset(word_tuple("not n't never no nothing hardly"))
 def _forms(lemma: str) -> tuple[str, ...]:
     return (lemma, *VERB[lemma])
 
@@ -117,24 +117,24 @@ POLARITY = _polar_words()  # word -> +1 / -1
 
 
 # -- judge -----------------------------------------------------------------------------------------------------
-LINKING = frozenset(f for lemma in _w("taste look smell seem feel sound") for f in _forms(lemma))
-BACK_PREV = frozenset(_forms("come") + _forms("go") + _w("be been being is are am was were 'm 're 's"))
-BOUNDARIES = frozenset(_w(". ! ? , ; : and but because although though while"))
+LINKING = frozenset(f for lemma in word_tuple("taste look smell seem feel sound") for f in _forms(lemma))
+BACK_PREV = frozenset(_forms("come") + _forms("go") + word_tuple("be been being is are am was were 'm 're 's"))
+BOUNDARIES = frozenset(word_tuple(". ! ? , ; : and but because although though while"))
 # Tense: forms that are always finite, forms finite only after a subject, and forms inside a verb group.
 FINITE = {**{forms[0]: "present" for forms in VERB.values()}, **{forms[1]: "past" for forms in VERB.values()},
           "is": "present", "are": "present", "am": "present", "'m": "present", "'re": "present", "'ve": "present",
           "can": "present", "ca": "present", "was": "past", "were": "past", "will": "future", "'ll": "future",
           "wo": "future", "shall": "future"}
 BASE = frozenset(VERB) | {"be"}
-BE_FINITE = frozenset(_w("is are am 'm 're 's was were"))
-IN_GROUP = frozenset(f for forms in VERB.values() for f in forms[2:]) | frozenset(_w("been being"))
-MODAL = frozenset(_w("could would should might must may 'd"))
-GROUP_ADVERBS = NEGATORS | frozenset(_w("really also just always still definitely absolutely usually often even "
+BE_FINITE = frozenset(word_tuple("is are am 'm 're 's was were"))
+IN_GROUP = frozenset(f for forms in VERB.values() for f in forms[2:]) | frozenset(word_tuple("been being"))
+MODAL = frozenset(word_tuple("could would should might must may 'd"))
+GROUP_ADVERBS = NEGATORS | frozenset(word_tuple("really also just always still definitely absolutely usually often even "
                                        "totally truly highly probably certainly sometimes already ever actually"))
-S_PRONOUNS = frozenset(_w("it that he she there here what everything this who everyone nothing something"))
-SUBJECTS = frozenset(_w("i we you they people guys folks")) | frozenset(
+S_PRONOUNS = frozenset(word_tuple("it that he she there here what everything this who everyone nothing something"))
+SUBJECTS = frozenset(word_tuple("i we you they people guys folks")) | frozenset(
     w for _, plur in NOUN.values() for w in plur)
-TIME_NOUNS = frozenset(_w("night week weekend time month year visit"))
+TIME_NOUNS = frozenset(word_tuple("night week weekend time month year visit"))
 _SPLIT = [(re.compile(r"[\u2018\u2019`]"), "'"), (re.compile(r"(\w)n't\b"), r"\1 n't"),
           (re.compile(r"(\w)'(s|re|ve|ll|m|d)\b"), r"\1 '\2"), (re.compile(r"([.,!?;:()\"])"), r" \1 ")]
 

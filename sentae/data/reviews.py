@@ -24,7 +24,7 @@ from ..errors import DataError
 from .attributes import SENTIMENTS, TENSES
 from .config import DataConfig
 from .options import TextOptions
-from .review_rules import ADJ, NOUN, POLAR_NOUN, POLAR_OPENER, POLAR_VERB, POLARITY, STAFF_VERB, VERB, _w, judge
+from .review_rules import ADJ, NOUN, POLAR_NOUN, POLAR_OPENER, POLAR_VERB, POLARITY, STAFF_VERB, VERB, word_tuple, judge
 from .readers import TextSplit
 from .sources import register_source, source_options
 from .text import TextData, assemble
@@ -38,13 +38,13 @@ Subject = tuple[list[str], str, str | None]  # words, agreement (1s | 3s | pl), 
 
 # Word lists only the grammar uses (no polarity, no tense): the judge ignores them.
 
-MODIFIER = {"food": _w("grilled fried spicy homemade vegan chicken beef pork shrimp veggie"),
-            "drink": _w("iced house mango frozen")}
-PLAIN = _w("food breakfast brunch lunch dinner meal dessert desserts cake pie cheesecake croissant bagel pancakes "
+MODIFIER = {"food": word_tuple("grilled fried spicy homemade vegan chicken beef pork shrimp veggie"),
+            "drink": word_tuple("iced house mango frozen")}
+PLAIN = word_tuple("food breakfast brunch lunch dinner meal dessert desserts cake pie cheesecake croissant bagel pancakes "
            "waffles")  # no "grilled" or "shrimp" in front of these
-MEATS = _w("chicken fish steak salmon brisket meatballs oysters sushi")  # only the first four modifiers
-THIS_PLACES = _w("place restaurant bar cafe hotel diner bakery pub bistro brewery lounge spa")
-INTENS = _w("very really so extremely super pretty quite incredibly truly absolutely")
+MEATS = word_tuple("chicken fish steak salmon brisket meatballs oysters sushi")  # only the first four modifiers
+THIS_PLACES = word_tuple("place restaurant bar cafe hotel diner bakery pub bistro brewery lounge spa")
+INTENS = word_tuple("very really so extremely super pretty quite incredibly truly absolutely")
 NEG_INTENS = ("too", "way too", "a bit", "a little")
 TAILS = {"past": ("yesterday", "last night", "last week", "last weekend", "last time", "last month",
                   "two weeks ago", "a few days ago", "a month ago", "on our last visit"),
@@ -211,7 +211,7 @@ class _Grammar:
     def event(self, tense: str, pol: int, single: bool) -> list[str]:
         neg = self.maybe(0.25)
         words = self.adj("event", pol ^ neg, 0.2, mild=False)
-        noun = self.pick(_w("time experience meal visit evening night stay"))
+        noun = self.pick(word_tuple("time experience meal visit evening night stay"))
         adv = "always" if tense == "present" and not neg and self.maybe(0.5) else None
         out = self.finite(self.person(tense), tense, "have", neg, adv) + [self.article(words[0])] + words + [noun]
         tail = self.pick((["here"], ["there"], ["with", "my", "family"], ["with", "friends"]))
@@ -236,7 +236,7 @@ class _Grammar:
         return out + [self.article(words[0])] + words + tail
 
     def complaints(self, tense: str, pol: int, single: bool) -> list[str]:
-        subj, noun = self.person(tense), self.pick(_w("complaints problems issues"))
+        subj, noun = self.person(tense), self.pick(word_tuple("complaints problems issues"))
         if pol == 0:
             out = self.finite(subj, tense, "have", False) + self.pick(("a few", "some", "a lot of", "so many")).split()
             out.append(noun)

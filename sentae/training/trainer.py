@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..data.base import DataModule
 from ..errors import CheckpointError, SentaeError, TrainingError
 from ..io import atomic_copy
 from ..model import Batch, SentaeModel, StepContext
@@ -128,7 +129,8 @@ class Trainer:
         self.dist = dist_util.from_env()
 
     # ------------------------------------------------------------------------------------------------------------
-    def fit(self, model: SentaeModel, data) -> TrainResult:
+    def fit(self, model: SentaeModel, data: DataModule) -> TrainResult:
+        """Train ``model`` on ``data``'s train split, validating on its val split, and write the run folder."""
         cfg, info = self.cfg, self.dist
         if cfg.threads is not None:
             # Small models gain little from intra-op threads, and on a busy machine threads that wait for each other
@@ -246,7 +248,7 @@ class Trainer:
         """Multiplier of the base lr after ``step`` optimizer steps: linear warm-up, then the chosen decay."""
         return lr_multiplier(step, self.cfg.warmup_steps, self.cfg.max_steps, self.cfg.lr_decay, self.cfg.lr_final)
 
-    def _epoch_batches(self, data, epoch: int) -> list[list[int]]:
+    def _epoch_batches(self, data: DataModule, epoch: int) -> list[list[int]]:
         batches = data.batches("train", self.cfg.batch_size, epoch=epoch, seed=self.cfg.seed)
         if self.dist.enabled:
             # Every rank takes an equal share so that all of them step the same number of times.
@@ -260,7 +262,7 @@ class Trainer:
             )
         return batches
 
-    def _optimizer_step(self, opt: _Optimization, data, micro: list[list[int]], state: LoopState
+    def _optimizer_step(self, opt: _Optimization, data: DataModule, micro: list[list[int]], state: LoopState
                         ) -> tuple[dict[str, float], bool]:
         """One step of every optimizer, in the model's order, over the micro-batches ``micro``. Returns the step's
         metrics and whether its loss was finite (a non-finite step changes no weight)."""
@@ -308,7 +310,7 @@ class Trainer:
         return metrics, True
 
     @torch.no_grad()
-    def _validate(self, model, data, device, amp_dtype) -> dict[str, float]:
+    def _validate(self, model: SentaeModel, data: DataModule, device: torch.device, amp_dtype: torch.dtype | None) -> dict[str, float]:
         """The model's ``evaluate`` over the val split, prefixed ``val/``.
 
         Runs inside ``fork_rng`` with a fixed seed: stochastic models give repeatable numbers, and the training
