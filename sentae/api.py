@@ -74,10 +74,22 @@ def load_model(run_dir: str | Path, device: str | torch.device = "cpu") -> Senta
     return RunFolder(run_dir).load_model(device)
 
 
-def save_pretrained(model: SentaeModel, folder: str | Path) -> Path:
-    """Write ``model`` as a loadable folder (model.json + model.safetensors), the run-folder layout."""
+def save_pretrained(model: SentaeModel | Any, folder: str | Path, tokenizer: Any = None) -> Path:
+    """Write a loadable folder (model.json + model.safetensors, and tokenizer.json for a text model), the
+    run-folder layout that ``load`` reads. ``model`` may be a model or a Sampler from ``load`` (whose tokenizer
+    is then saved too).
+
+    >>> save_pretrained(sentae.load("runs/quickstart"), "exported/quickstart")  # doctest: +SKIP
+    """
+    from .errors import SentaeError
+
+    tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
+    model = getattr(model, "model", model)  # a Sampler holds its model
+    if model.data_info.modality == "text" and tokenizer is None:
+        raise SentaeError("save_pretrained: a text model needs its tokenizer (pass tokenizer=..., or the Sampler "
+                          "that sentae.load returned)")
     run = RunFolder(folder)
-    run.save_model(model)
+    run.save_model(model, tokenizer)
     return run.path
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import stat
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,19 +29,111 @@ __all__ = ["DataConfig", "ModelSection", "Recipe", "RecipeLoader", "TrainConfig"
            "build_model_config", "dump_yaml", "load_recipe", "parse_yaml", "recipe_from_dict"]
 
 
+# Bounds on what a recipe may be and expand to. YAML aliases share one node, so a few hundred bytes of nested
+# aliases ("billion laughs") stand for billions of values once anything walks, copies or prints them; a recipe is
+# refused before that. Real recipes are a few kilobytes, a few levels deep and use aliases rarely.
+MAX_RECIPE_BYTES = 1 << 20  # bytes of a recipe file
+MAX_DEPTH = 32  # levels of nested mappings and lists, counted after aliases are expanded
+MAX_ALIASES = 256  # aliases (*name) in one document
+MAX_NODES = 100_000  # values (mapping keys included) after aliases are expanded
+MAX_CHARS = 1_000_000  # characters of all scalars after aliases are expanded
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class RecipeLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` (tags that would construct Python objects are refused, never run) that also reads
-    ``1e-3`` as a number, as YAML 1.2 does, and refuses a key given twice in one mapping."""
+    ``1e-3`` as a number, as YAML 1.2 does, refuses a key given twice in one mapping, merges ``<<: *base`` keys
+    as YAML 1.1 defines (a key written beside the merge wins), and refuses a document beyond the bounds above
+    with a ``ConfigError`` naming ``where`` and the line."""
+
+    def __init__(self, stream: str, where: str = "<yaml>") -> None:
+        super().__init__(stream)
+        self.where = where
+        self._depth = 0
+        self._aliases = 0
+
+    def _refuse(self, what: str, mark) -> ConfigError:
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        return ConfigError(f"{self.where}: {line}{what}")
+
+    def compose_node(self, parent, index):
+        # The composer recurses once per level: bounding the depth here keeps a deeply nested document from
+        # overflowing the stack, before any value is built.
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise self._refuse(f"more than {MAX_ALIASES} aliases (*name); a recipe may use at most {MAX_ALIASES}",
+                                   self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise self._refuse(f"nested deeper than {MAX_DEPTH} levels; a recipe may nest at most {MAX_DEPTH}",
+                                   self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None:
+            self._check_expansion(node)
+        return node
+
+    def _check_expansion(self, root) -> None:
+        """Refuse a document whose aliases expand past the bounds; each node is measured once (an alias reuses
+        the node it names), so this costs as little as the document is long."""
+        measured: dict[int, tuple[int, int, int]] = {}  # id(node) -> (values, characters, levels) when expanded
+        open_nodes: set[int] = set()
+
+        def measure(node, depth: int) -> tuple[int, int, int]:
+            key = id(node)
+            if key in open_nodes:
+                raise self._refuse("an alias refers to a mapping or list that contains it", node.start_mark)
+            if key not in measured:
+                open_nodes.add(key)
+                values, chars, levels = 1, 0, 0
+                if isinstance(node, yaml.ScalarNode):
+                    chars = len(node.value)
+                else:
+                    children = node.value if isinstance(node, yaml.SequenceNode) else [n for kv in node.value for n in kv]
+                    for child in children:
+                        v, c, lv = measure(child, depth + 1)
+                        values, chars, levels = values + v, chars + c, max(levels, lv + 1)
+                        if values > MAX_NODES or chars > MAX_CHARS:
+                            raise self._refuse(
+                                f"the aliases expand to more than {MAX_NODES:,} values or {MAX_CHARS:,} characters; "
+                                f"a recipe may expand to at most that", node.start_mark)
+                open_nodes.discard(key)
+                measured[key] = (values, chars, levels)
+            values, chars, levels = measured[key]
+            if depth + levels > MAX_DEPTH:
+                raise self._refuse(f"the aliases expand to more than {MAX_DEPTH} nested levels; a recipe may nest at "
+                                   f"most {MAX_DEPTH}", node.start_mark)
+            return measured[key]
+
+        measure(root, 1)
 
     def construct_mapping(self, node, deep=False):
-        seen: dict[Any, Any] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key '{key}' appears twice (line {key_node.start_mark.line + 1})", key_node.start_mark)
-            seen[key] = True
+        if isinstance(node, yaml.MappingNode):
+            self._refuse_repeated_keys(node, deep)
+            self.flatten_mapping(node)  # `<<: *base` first, so that the keys written beside it override base's
         return super().construct_mapping(node, deep=deep)
+
+    def _refuse_repeated_keys(self, node, deep: bool) -> None:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG:
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                repeated = key in seen
+            except TypeError:  # an unhashable key: construct_mapping refuses it with its own message
+                continue
+            if repeated:
+                raise yaml.constructor.ConstructorError(None, None, f"key '{brief(key)}' appears twice",
+                                                        key_node.start_mark)
+            seen.add(key)
 
 
 RecipeLoader.add_implicit_resolver(
@@ -50,8 +143,37 @@ RecipeLoader.add_implicit_resolver(
 )
 
 
-def parse_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=RecipeLoader)  # noqa: S506 -- RecipeLoader is a SafeLoader
+def parse_yaml(text: str, where: str = "<yaml>") -> Any:
+    """YAML data through ``RecipeLoader``: a ``ConfigError`` naming ``where`` beyond the bounds (or for a number
+    Python will not read), ``yaml.YAMLError`` for text that is not YAML (see ``yaml_problem``)."""
+    loader = RecipeLoader(text, where)
+    try:
+        return loader.get_single_data()
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise ConfigError(f"{where}: a value cannot be read: {brief(str(exc).split(';')[0])}") from None
+    finally:
+        loader.dispose()
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A PyYAML error on one line: what is wrong and at which line and column (PyYAML's own text spans several
+    lines and quotes the document)."""
+    def at(mark) -> str:
+        return f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+
+    if isinstance(exc, yaml.MarkedYAMLError):
+        parts = [f"{text}{at(mark)}" for text, mark in ((exc.context, exc.context_mark), (exc.problem, exc.problem_mark))
+                 if text]
+        if parts:
+            return brief(": ".join(parts), 300)
+    lines = str(exc).strip().splitlines()
+    return brief(lines[0] if lines else type(exc).__name__, 300)
+
+
+def brief(value: Any, limit: int = 80) -> str:
+    """``value`` as text of at most ``limit`` characters (``...`` marks a cut), for error messages."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass
@@ -160,6 +282,7 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "<dict>", *, registry=Non
         name = Path(where).stem if where != "<dict>" else model_type
     if not isinstance(name, str):
         raise ConfigError(f"{where}: 'name' must be a string")
+    check_run_name(name, where)
     # Only an absent or null section means "all defaults"; [] or 0 is a type error that from_dict reports.
     data = from_dict(DataConfig, {} if raw.get("data") is None else raw["data"], where, "data.")
     train = from_dict(TrainConfig, {} if raw.get("train") is None else raw["train"], where, "train.")
@@ -170,6 +293,18 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "<dict>", *, registry=Non
     # checked against the source's options class and written back with every default, as config show prints it
     data.options = resolve_options(data.source, data.options, where)
     return Recipe(name=name, model=ModelSection(model_type, model_cfg), data=data, train=train, source=where)
+
+
+# A run name becomes the folder runs/<name>: one path component of safe characters, so that no recipe can write
+# outside runs/ (``../x``, ``/abs``) or into runs/ itself (an empty name).
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_run_name(name: str, where: str = "<dict>") -> str:
+    if not RUN_NAME.fullmatch(name) or name in (".", ".."):
+        raise ConfigError(f"{where}: 'name' must be one folder name of letters, digits, '.', '_' and '-' "
+                          f"(at most 128, not starting with '.', '_' or '-'), got {name!r}")
+    return name
 
 
 def build_model_config(cls: type, fields: dict[str, Any], where: str, prefix: str = "") -> Any:

@@ -31,3 +31,17 @@ class CheckpointError(SentaeError):
 
 class TrainingError(SentaeError):
     """Training cannot go on (for example, the loss stayed non-finite)."""
+
+
+class TrainingInterrupted(TrainingError):
+    """SIGTERM or SIGINT stopped training after a checkpoint was written; ``exit_code`` is the shell's
+    convention for that signal (128 + its number)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class WriteError(SentaeError, OSError):
+    """A file sentae writes could not be written (no space left, no permission, a missing folder); the message
+    names the file and the operating system's reason. Also an ``OSError``, so code that catches those still does."""

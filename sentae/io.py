@@ -7,9 +7,13 @@ a later start can recognise (and remove) the leftovers of an interrupted write.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, TextIO
+
+from .errors import WriteError
 
 TMP_MARK = ".tmp-"
 
@@ -32,9 +36,31 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def write_failure(path: Path, exc: OSError) -> WriteError:
+    """One line naming the file sentae could not write and why (the OS's reason, or the folder that is missing)."""
+    if isinstance(exc, WriteError):
+        return exc
+    parent = path.parent
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR) and not parent.is_dir():
+        reason = f"the folder {parent} does not exist"
+    elif exc.errno == errno.EISDIR or path.is_dir():
+        reason = "it is a folder"
+    else:
+        reason = exc.strerror or str(exc).splitlines()[0]
+    return WriteError(f"cannot write {path}: {reason}")
+
+
+def _discard(tmp: Path) -> None:
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:  # the write already failed; that error is the one to report
+        pass
+
+
 def atomic_write_with(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` to fill a temporary file, fsync it and move it to ``path``. On any error the
-    temporary file is removed and ``path`` is untouched."""
+    temporary file is removed and ``path`` is untouched; an ``OSError`` (disk full, no permission, a missing
+    folder) becomes a ``WriteError`` naming ``path``."""
     path = Path(path)
     tmp = temp_path(path)
     try:
@@ -42,11 +68,35 @@ def atomic_write_with(path: str | Path, write: Callable[[Path], None]) -> Path:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        raise write_failure(path, exc) from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
     _fsync_dir(path.parent)
     return path
+
+
+@contextlib.contextmanager
+def atomic_open_text(path: str | Path) -> Iterator[TextIO]:
+    """A UTF-8 text file to write to piece by piece (output streamed as it is made), moved to ``path`` only when
+    the block ends without an error; errors as in ``atomic_write_with``."""
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        raise write_failure(path, exc) from None
+    except BaseException:
+        _discard(tmp)
+        raise
+    _fsync_dir(path.parent)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -63,4 +113,12 @@ def atomic_copy(source: str | Path, target: str | Path) -> Path:
     """Copy ``source`` to ``target`` atomically (the target is never seen half-copied)."""
     import shutil
 
-    return atomic_write_with(target, lambda tmp: shutil.copyfile(source, tmp))
+    def copy(tmp: Path) -> None:
+        try:
+            shutil.copyfile(source, tmp)
+        except OSError as exc:
+            if exc.filename is not None and Path(exc.filename) == Path(source):  # reading failed, not writing
+                raise WriteError(f"cannot copy {source} to {target}: {exc.strerror or exc}") from None
+            raise
+
+    return atomic_write_with(target, copy)

@@ -151,9 +151,11 @@ class Registry:
 
     def describe(self, name: str) -> dict[str, Any]:
         """Everything ``sentae info`` shows about model ``name``, as plain data: origin, modality, summary, paper
-        and one row per config field (nested settings flattened to ``a.b``) with type, default and help."""
+        and one row per config field (nested settings flattened to ``a.b``) with type, default, declared range
+        (``"at least 1"``; empty for a field that holds no number) and help, the help ending in the range."""
         import typing
 
+        from .schema import declared_ranges
         from .utils import field_help, type_name
 
         cls = self.get(name)
@@ -163,6 +165,7 @@ class Registry:
         def add_rows(config_class: type, prefix: str) -> None:
             helps = field_help(config_class)
             hints = typing.get_type_hints(config_class)
+            ranges = declared_ranges(config_class)
             for f in dataclasses.fields(config_class):
                 hint = hints.get(f.name, f.type)
                 if dataclasses.is_dataclass(hint):  # nested settings (e.g. the KL schedule) get one row per field
@@ -174,8 +177,12 @@ class Registry:
                     default = f.default_factory()
                 else:
                     default = "(required)"
-                rows.append({"field": prefix + f.name, "type": type_name(hint), "default": default,
-                             "help": helps.get(f.name, "")})
+                valid = str(ranges[f.name]) if ranges.get(f.name) is not None else ""
+                help_text = helps.get(f.name, "")
+                if valid:  # in the help too, so that the info table shows it without a column of its own
+                    help_text = f"{help_text} [{valid}]" if help_text else f"[{valid}]"
+                rows.append({"field": prefix + f.name, "type": type_name(hint), "default": default, "range": valid,
+                             "help": help_text})
 
         add_rows(cls.config_class, "")
         doc = (cls.__doc__ or "").strip().splitlines()

@@ -130,7 +130,13 @@ class RunFolder:
         return spec
 
     def write_spec(self, model: SentaeModel) -> Path:
-        return atomic_write_text(self.file(MODEL_SPEC), json.dumps(model.describe(), indent=2))
+        """model.json: the model's description and, for a text run, which tokenizer it reads (its fingerprint
+        and size), so that a tokenizer.json that does not belong to the model is refused when loaded."""
+        spec = model.describe()
+        if self.has_tokenizer():
+            tok = self.load_tokenizer(check=False)
+            spec["tokenizer"] = {"file": TOKENIZER, "sha256": tok.fingerprint(), "vocab_size": tok.vocab_size}
+        return atomic_write_text(self.file(MODEL_SPEC), json.dumps(spec, indent=2))
 
     def modality(self) -> str | None:
         """'text' or 'image', read from model.json without building the model; None when it cannot be read."""
@@ -151,17 +157,36 @@ class RunFolder:
         model.eval()
         return model
 
-    def save_model(self, model: SentaeModel) -> None:
-        """model.json and model.safetensors: what ``load_model`` reads."""
+    def save_model(self, model: SentaeModel, tokenizer=None) -> None:
+        """model.json, model.safetensors and (for a text model) tokenizer.json: what ``load_model`` and
+        ``load_tokenizer`` read."""
         self.path.mkdir(parents=True, exist_ok=True)
+        if tokenizer is not None:
+            self.save_tokenizer(tokenizer)
         self.write_spec(model)
         save_weights(model, self.file(WEIGHTS))
 
     # -- data ------------------------------------------------------------------------------------------------
-    def load_tokenizer(self):
+    def load_tokenizer(self, check: bool = True):
+        """The run's tokenizer; with ``check``, refused unless it is the one the model was trained with (its
+        fingerprint recorded in model.json, or at least the model's vocabulary size)."""
         from .data.tokenizers import load_tokenizer
 
-        return load_tokenizer(self.file(TOKENIZER))
+        if not self.has_tokenizer():
+            raise CheckpointError(f"{self.path}: {TOKENIZER} is missing; a text model cannot read or write text "
+                                  f"without the tokenizer it was trained with")
+        tok = load_tokenizer(self.file(TOKENIZER))
+        if check and self.file(MODEL_SPEC).is_file():
+            spec = self.read_spec()
+            recorded = spec.get("tokenizer") or {}
+            vocab = spec["data_info"].get("vocab_size")
+            if recorded.get("sha256") and recorded["sha256"] != tok.fingerprint():
+                raise CheckpointError(f"{self.file(TOKENIZER)} is not the tokenizer model.json was trained with "
+                                      f"(fingerprint {tok.fingerprint()[:12]}, recorded {recorded['sha256'][:12]})")
+            if vocab is not None and tok.vocab_size != vocab:
+                raise CheckpointError(f"{self.file(TOKENIZER)} has {tok.vocab_size} tokens, the model was built for "
+                                      f"{vocab}: it is not the run's tokenizer")
+        return tok
 
     def has_tokenizer(self) -> bool:
         return self.file(TOKENIZER).is_file()
@@ -177,6 +202,24 @@ class RunFolder:
         tokenizer = getattr(data, "tokenizer", None)  # image data has none
         if tokenizer is not None:
             self.save_tokenizer(tokenizer)
+
+    def restore_tokenizer(self, data) -> None:
+        """On resume: the tokenizer of the rebuilt data must be the run's; a deleted tokenizer.json is written
+        back from it (when model.json's fingerprint confirms it)."""
+        tokenizer = getattr(data, "tokenizer", None)
+        if tokenizer is None:
+            return
+        recorded = (self.read_spec().get("tokenizer") or {}).get("sha256") if self.file(MODEL_SPEC).is_file() else None
+        if self.has_tokenizer():
+            saved = self.load_tokenizer(check=False)
+            if saved.fingerprint() != tokenizer.fingerprint():
+                raise CheckpointError(f"--resume: the data rebuilt from the recipe gives another tokenizer than "
+                                      f"{self.file(TOKENIZER)} (has the corpus changed?)")
+            return
+        if recorded is not None and recorded != tokenizer.fingerprint():
+            raise CheckpointError(f"--resume: {TOKENIZER} is missing and the data rebuilt from the recipe gives another "
+                                  f"tokenizer than the one model.json records (has the corpus changed?)")
+        self.save_tokenizer(tokenizer)
 
     def read_data_info(self) -> DataInfo:
         info_file = self.file(DATA_INFO)
@@ -198,7 +241,7 @@ class RunFolder:
         if info.modality == "text" or self.has_tokenizer():
             saved = self.load_tokenizer()
             rebuilt = getattr(data, "tokenizer", None)
-            if rebuilt is None or rebuilt._payload() != saved._payload():
+            if rebuilt is None or rebuilt.fingerprint() != saved.fingerprint():
                 raise DataError(f"{self.path}: the data rebuilt from {CONFIG} gives another tokenizer than the saved "
                                 f"one (has the corpus changed?)")
         elif info.image_shape is not None and tuple(data.info.image_shape or ()) != tuple(info.image_shape):

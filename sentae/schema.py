@@ -1,7 +1,16 @@
 """Typed validation of plain data into dataclasses. A leaf module: it imports nothing of sentae but its errors.
 
-``from_dict`` builds a config dataclass from a mapping, checking keys and types; ``check_range`` is the one range
-check every config's ``__post_init__`` uses, so that the messages read the same everywhere.
+``from_dict`` builds a config dataclass from a mapping, checking keys, types and the range each numeric field
+declares. A range is declared on the field's type with ``typing.Annotated`` and ``Range``, so that code (this
+validator, ``sentae info``, the tests) can read it::
+
+    hidden_size: Annotated[int, Range(1)] = 128  # units, at least 1
+    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # probability, in [0, 1)
+    clip_norm: Annotated[float | None, Range(0, low_open=True)] = 1.0  # above 0, or null: off
+
+NaN and infinity are refused for every float field, declared or not. ``check_declared_ranges`` runs the same
+checks on an object built in Python (a config's ``__post_init__`` calls it); ``check_range`` is the one check
+behind both, so that the messages read the same everywhere.
 
 >>> from dataclasses import dataclass
 >>> @dataclass
@@ -18,21 +27,75 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import types
 import typing
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from .errors import ConfigError
 
 MISSING = dataclasses.MISSING
+# Integers reach torch and numpy, whose C integers are 64-bit: a larger one is refused here, not by a traceback.
+INT64 = (-(2**63), 2**63 - 1)
 
-__all__ = ["MISSING", "check_range", "from_dict", "reject_unknown"]
+__all__ = ["ANY_VALUE", "MISSING", "Range", "SEED", "check_declared_ranges", "check_range", "declared_ranges",
+           "from_dict", "is_numeric", "reject_unknown"]
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric field may take: from ``low`` to ``high`` (``None``: no bound on that side), each end
+    included unless it is open. On a list field it bounds every item. ``Range()`` (``ANY_VALUE``) declares that
+    every finite number is meaningful.
+
+    >>> str(Range(0, 1, high_open=True)), str(Range(0, low_open=True)), str(Range())
+    ('in [0, 1)', 'above 0', 'any finite value')
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __str__(self) -> str:
+        low, high = self.low, self.high
+        if low is None and high is None:
+            return "any finite value"
+        if high is None:
+            return f"{'above' if self.low_open else 'at least'} {_fmt(low)}"
+        if low is None:
+            return f"{'below' if self.high_open else 'at most'} {_fmt(high)}"
+        return f"in {'(' if self.low_open else '['}{_fmt(low)}, {_fmt(high)}{')' if self.high_open else ']'}"
+
+    def __contains__(self, value: float) -> bool:
+        below = self.low is not None and (value <= self.low if self.low_open else value < self.low)
+        above = self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        return not (below or above)
+
+    def problem(self, value: Any, allow_none: bool = False) -> str | None:
+        """What is wrong with ``value`` (``must be ..., got ...``), or None when it is in the range."""
+        if value is None and allow_none:
+            return None
+        or_null = " (or null)" if allow_none else ""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be a number{or_null}, got {value!r}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"must be a finite number{or_null}, got {value}"
+        if value in self:
+            return None
+        return f"must be {self}{or_null}, got {_fmt(value)}"
+
+
+ANY_VALUE = Range()  # every finite number is meaningful; the field's comment says why
+SEED = Range(0, 2**32 - 1)  # numpy's seed is 32-bit, so every seed of a recipe is
 
 
 def check_range(name: str, value: Any, low: float | None = None, high: float | None = None, *,
                 low_open: bool = False, high_open: bool = False, allow_none: bool = False) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``low <= value <= high`` (``<`` where that end is open).
+    """Raise ``ValueError`` naming ``name`` unless ``low <= value <= high`` (``<`` where that end is open) and
+    ``value`` is finite; for a check that relates fields, where no declaration can say it.
 
     >>> check_range("dropout", 0.5, 0, 1, high_open=True)
     >>> check_range("hidden_size", 0, 1)
@@ -40,34 +103,103 @@ def check_range(name: str, value: Any, low: float | None = None, high: float | N
     ...
     ValueError: hidden_size must be at least 1, got 0
     """
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and math.isnan(value)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    below = low is not None and (value <= low if low_open else value < low)
-    above = high is not None and (value >= high if high_open else value > high)
-    if not (below or above):
-        return
-    if high is None:
-        raise ValueError(f"{name} must be {'above' if low_open else 'at least'} {low:g}, got {value:g}")
-    if low is None:
-        raise ValueError(f"{name} must be {'below' if high_open else 'at most'} {high:g}, got {value:g}")
-    raise ValueError(f"{name} must be in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}, "
-                     f"got {value:g}")
+    problem = Range(low, high, low_open, high_open).problem(value, allow_none)
+    if problem:
+        raise ValueError(f"{name} {problem}")
+
+
+def is_numeric(hint: Any) -> bool:
+    """Whether a field of type ``hint`` holds numbers: ``int``, ``float``, optional or in a list or tuple."""
+    hint = _strip(hint)
+    if hint in (int, float):
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType, list, tuple):
+        return any(is_numeric(a) for a in typing.get_args(hint) if a is not Ellipsis and a is not type(None))
+    return False
+
+
+@functools.cache
+def declared_ranges(cls: type) -> dict[str, Range | None]:
+    """The declared ``Range`` of every numeric field of dataclass ``cls`` (None where a field declares none)."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    out: dict[str, Range | None] = {}
+    for f in dataclasses.fields(cls):
+        hint = hints.get(f.name, f.type)
+        if is_numeric(hint):
+            out[f.name] = _range_of(hint)
+    return out
+
+
+def check_declared_ranges(obj: Any, prefix: str = "") -> None:
+    """Raise ``ValueError`` (``PREFIXfield must be ..., got ...``) for the first field of dataclass ``obj`` outside
+    its declared range; a config's ``__post_init__`` calls it so that one built in Python is checked like a recipe.
+
+    >>> @dataclass
+    ... class Layer:
+    ...     size: Annotated[int, Range(1)] = 4
+    ...     def __post_init__(self):
+    ...         check_declared_ranges(self)
+    >>> Layer(size=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: size must be at least 1, got 0
+    """
+    hints = typing.get_type_hints(type(obj), include_extras=True)
+    for name, declared in declared_ranges(type(obj)).items():
+        if declared is None:
+            continue
+        for path, value in _items(getattr(obj, name), prefix + name):
+            problem = declared.problem(value, _admits_none(hints[name]))
+            if problem:
+                raise ValueError(f"{path} {problem}")
+
+
+def _range_of(hint: Any) -> Range | None:
+    if typing.get_origin(hint) is Annotated:
+        return next((m for m in hint.__metadata__ if isinstance(m, Range)), None)
+    return None
+
+
+def _strip(hint: Any) -> Any:
+    return typing.get_args(hint)[0] if typing.get_origin(hint) is Annotated else hint
+
+
+def _admits_none(hint: Any) -> bool:
+    hint = _strip(hint)
+    return typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
+
+
+def _items(value: Any, path: str) -> list[tuple[str, Any]]:
+    # A range on a list field bounds each item; messages name the item (``channels[1]``).
+    if isinstance(value, (list, tuple)):
+        return [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    return [(path, value)]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, int):
+        text = str(value)
+        return text if len(text) <= 30 else f"{text[:12]}...({len(text)} digits)"
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)  # 0.9999999999999999 must not print as 1
 
 
 def from_dict(cls: type, raw: Any, where: str, prefix: str = "") -> Any:
-    """Build dataclass ``cls`` from ``raw``, checking keys and types; errors name ``where`` and the key path.
+    """Build dataclass ``cls`` from ``raw``, checking keys, types and declared ranges; errors name ``where`` and
+    the key path (``recipes/x.yaml: 'train.clip_norm' must be above 0 (or null), got -1``).
 
-    A ``ValueError`` from the dataclass's ``__post_init__`` becomes a ``ConfigError``; when its message starts
-    with a full key path (``train.lr must be ...``, as a config that knows its section writes it), that path is
-    quoted like every other key, otherwise the section is named in front of it.
+    A ``ValueError`` from the dataclass's ``__post_init__`` (checks that relate fields) becomes a ``ConfigError``;
+    when its message starts with a full key path (``train.lr must be ...``, as a config that knows its section
+    writes it) or a field name, that path is quoted like every other key, otherwise the section is named in front.
     """
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: '{prefix.rstrip('.') or 'recipe'}' must be a mapping, got {_tname(raw)}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     reject_unknown(raw, set(fields), where, prefix)
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     kwargs = {}
     for name, f in fields.items():
         if name in raw:
@@ -76,11 +208,14 @@ def from_dict(cls: type, raw: Any, where: str, prefix: str = "") -> Any:
             raise ConfigError(f"{where}: missing required key '{prefix}{name}'")
     try:
         return cls(**kwargs)
-    except (ValueError, TypeError) as exc:  # range checks in the dataclass's __post_init__
+    except (ValueError, TypeError) as exc:  # checks in the dataclass's __post_init__
         msg = str(exc)
         head, _, rest = msg.partition(" ")
-        if prefix and head.startswith(prefix) and head[len(prefix):] in fields:
+        key = head.partition("[")[0]
+        if prefix and key.startswith(prefix) and key[len(prefix):] in fields:
             raise ConfigError(f"{where}: '{head}' {rest}") from None
+        if key in fields and rest.startswith("must "):
+            raise ConfigError(f"{where}: '{prefix}{head}' {rest}") from None
         raise ConfigError(f"{where}: '{prefix.rstrip('.') or 'recipe'}': {msg}") from None
 
 
@@ -97,10 +232,25 @@ def _tname(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
+class _Final(ConfigError):
+    """A number of the right type but not one sentae can use (NaN, infinity, beyond 64 bits): final, so that a
+    union type does not hide it behind "must be a number or null"."""
+
+
 def _coerce(value: Any, hint: Any, where: str, path: str) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    bad = ConfigError(f"{where}: '{path}' must be {_describe(hint)}, got {value!r} ({_tname(value)})")
+    if origin is Annotated:
+        out = _coerce(value, args[0], where, path)
+        declared = _range_of(hint)
+        if declared is not None:
+            for item_path, item in _items(out, path):
+                problem = declared.problem(item, _admits_none(args[0]))
+                if problem:
+                    raise ConfigError(f"{where}: '{item_path}' {problem}")
+        return out
+    shown = _fmt(value) if isinstance(value, int) and not isinstance(value, bool) else repr(value)
+    bad = ConfigError(f"{where}: '{path}' must be {_describe(hint)}, got {shown} ({_tname(value)})")
     if hint is Any:
         return value
     if origin in (typing.Union, types.UnionType):
@@ -111,6 +261,8 @@ def _coerce(value: Any, hint: Any, where: str, path: str) -> Any:
                 continue
             try:
                 return _coerce(value, arg, where, path)
+            except _Final:
+                raise
             except ConfigError:
                 continue
         raise bad
@@ -126,11 +278,17 @@ def _coerce(value: Any, hint: Any, where: str, path: str) -> Any:
         raise bad
     if hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if not INT64[0] <= value <= INT64[1]:
+                raise _Final(f"{where}: '{path}' must be a 64-bit integer, got {_fmt(value)}")
             return value
         raise bad
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            # YAML's .nan and .inf are floats; an integer too large for a float is not finite either
+            number = float(value) if isinstance(value, float) or abs(value) < 2**1023 else math.inf
+            if not math.isfinite(number):
+                raise _Final(f"{where}: '{path}' must be a finite number, got {_fmt(value)}")
+            return number
         raise bad
     if hint is str:
         if isinstance(value, str):
@@ -157,6 +315,7 @@ def _coerce(value: Any, hint: Any, where: str, path: str) -> Any:
 
 
 def _describe(hint: Any) -> str:
+    hint = _strip(hint)
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):

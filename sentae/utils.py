@@ -30,6 +30,8 @@ def field_help(config_class: type) -> dict[str, str]:
 def type_name(tp: typing.Any) -> str:
     if isinstance(tp, str):
         return tp
+    if typing.get_origin(tp) is typing.Annotated:  # a declared range is shown apart (sentae info's help column)
+        return type_name(typing.get_args(tp)[0])
     if typing.get_origin(tp) is typing.Literal:
         return " | ".join(map(str, typing.get_args(tp)))
     if typing.get_origin(tp) is not None or type(tp).__name__ == "UnionType":

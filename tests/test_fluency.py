@@ -85,7 +85,7 @@ def test_lm_perplexity_refuses_what_it_cannot_score(lm_run, tmp_path):
     with pytest.raises(SentaeError, match="all blank"):
         lm_perplexity(lm_run, ["", "   "])
     vae = sentae.create_model("rnn_vae", embedding_size=5, hidden_size=6, latent_size=3)
-    sentae.save_pretrained(vae, tmp_path / "vae")
+    sentae.save_pretrained(vae, tmp_path / "vae", tokenizer=sentae.load(lm_run).tokenizer)
     with pytest.raises(SentaeError, match="latent code"):
         lm_perplexity(tmp_path / "vae", ["a b"])
 

@@ -22,7 +22,7 @@ def friendly(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except SentaeError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            sys.exit(getattr(exc, "exit_code", 1))  # 130/143 after a signal, as a shell reports it
 
     return wrapper
 

@@ -58,6 +58,14 @@ class Tokenizer:
     def _payload(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def fingerprint(self) -> str:
+        """sha256 of the tokenizer's content (kind, specials and vocabulary or model), independent of how the file
+        is laid out: two tokenizers with the same fingerprint encode every text the same way."""
+        import hashlib
+
+        doc = {"type": self.kind, "specials": list(SPECIALS), **self._payload()}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
     def save(self, path: str | Path) -> Path:
         """Write the tokenizer as one JSON file (atomically); a folder gets ``tokenizer.json`` inside it."""
         from ..io import atomic_write_text

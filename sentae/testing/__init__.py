@@ -19,10 +19,11 @@ from typing import Any, Callable
 
 import torch
 
-from ..api import create_model, load_model, save_pretrained
+from ..api import create_model, load_model
 from ..generation.decoding import DecodeConfig
 from ..model import SentaeModel, StepContext, has_latent, is_controllable, is_sentence_model
 from ..registry import REGISTRY
+from ..run import RunFolder
 
 BATCH = 6  # deliberately not a power of two, so a batch/feature swap cannot pass by coincidence
 
@@ -100,14 +101,14 @@ def _eval_outputs(model: SentaeModel, batch) -> dict[str, float]:
 
 
 def check_save_load(name: str, overrides: dict[str, Any] | None = None) -> None:
-    """save_pretrained -> load_model restores identical weights and identical validation outputs."""
+    """A saved model folder -> load_model restores identical weights and identical validation outputs."""
     model = _build(name, overrides)
     batch = _batch(model)
     with torch.no_grad():  # perturb, so that defaults cannot pass for restored weights
         for p in model.parameters():
             p.add_(0.01 * torch.randn_like(p))
     with tempfile.TemporaryDirectory() as tmp:
-        save_pretrained(model, tmp)
+        RunFolder(tmp).save_model(model)  # weights and description only: no tokenizer is needed to load a model
         loaded = load_model(tmp)
     a, b = model.state_dict(), loaded.state_dict()
     assert a.keys() == b.keys(), f"{name}: loaded state has other keys"

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..io import atomic_write_text
 from ..run import EVENTS, METRICS
 
 
@@ -25,6 +26,21 @@ class MetricsLogger:
                 self._tb = SummaryWriter(log_dir=str(run_dir / EVENTS))
             except ImportError:  # tensorboard is a dependency, but a trimmed install may lack it
                 self._tb = None
+
+    def forget_after(self, step: int) -> None:
+        """Drop the records of steps after ``step`` (a resumed run trains them again, so each step keeps one
+        line). Lines that are not JSON records, e.g. a line cut by a crash, are dropped too."""
+        if not self.enabled or not self.path.is_file():
+            return
+        kept = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] <= step:
+                kept.append(line)
+        atomic_write_text(self.path, "".join(f"{line}\n" for line in kept))
 
     def log(self, step: int, split: str, metrics: dict[str, float], **extra: Any) -> None:
         if not self.enabled:

@@ -76,6 +76,8 @@ def train_recipe(recipe: str | Path | dict[str, Any] | Recipe, overrides: Sequen
         if is_main and not resume:
             run.write_config(resolved)
             run.write_data_setup(data)
+        elif is_main:
+            run.restore_tokenizer(data)
         result = Trainer(rec.train, run.path, resume=resume).fit(model, data)
         if is_main and resume:  # written only once the resumed run succeeded: a failed --resume changes nothing
             run.write_config(resolved)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import signal
+import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields
@@ -16,7 +18,7 @@ import torch
 from torch import nn
 
 from ..data.base import DataModule
-from ..errors import CheckpointError, SentaeError, TrainingError
+from ..errors import CheckpointError, SentaeError, TrainingError, TrainingInterrupted
 from ..io import atomic_copy
 from ..model import Batch, SentaeModel, StepContext
 from ..run import BEST_WEIGHTS, CHECKPOINTS, TRAINER_STATE, WEIGHTS, RunFolder
@@ -75,6 +77,40 @@ class _Optimization:
     @property
     def names(self) -> list[str]:
         return list(self.optimizers)
+
+
+# What a resume can honour. Everything in TrainConfig may change on --resume except these, which the restored
+# optimizer state, lr schedule or data order already fix: changing them would be recorded but not happen.
+FIXED_ON_RESUME = ("lr", "weight_decay", "batch_size", "grad_accum", "seed", "precision", "early_stop_metric",
+                   "early_stop_mode")
+
+
+class StopSignals:
+    """SIGTERM and SIGINT ask training to stop after the current optimizer step, with a checkpoint (what a batch
+    scheduler sends before it kills a job). A second SIGINT stops at once (KeyboardInterrupt). Only the main thread
+    can install handlers; elsewhere signals keep their default behaviour."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # the second Ctrl-C: stop now
+        self.received = signum
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
 
 
 def seed_everything(seed: int) -> None:
@@ -165,6 +201,8 @@ class Trainer:
             seed_everything(cfg.seed + info.rank)
 
         logger = MetricsLogger(self.run_dir, enabled=info.is_main)
+        if self.resume:
+            logger.forget_after(state.step)  # the steps after the checkpoint are trained (and logged) again
         progress = Progress(cfg.progress, cfg.max_steps, state.step, cfg.log_every, info.is_main, self.stream)
         n_params = sum(p.numel() for p in model.parameters())
         progress.message(
@@ -175,12 +213,16 @@ class Trainer:
         )
         if info.is_main:
             self.run.write_spec(model)
+        for key, (old, new) in getattr(self, "resume_changes", {}).items():
+            progress.message(f"resuming with train.{key} {old!r} -> {new!r}")
 
         window: dict[str, list[float]] = {}
         last_val: dict[str, float] = {}
         stopped_early = out_of_time = False
         t_start = self.clock()
+        signals = StopSignals()
         try:
+            signals.__enter__()
             while state.step < cfg.max_steps and not stopped_early:
                 batches = self._epoch_batches(data, state.epoch)
                 while state.pos + cfg.grad_accum <= len(batches) and state.step < cfg.max_steps:
@@ -215,6 +257,8 @@ class Trainer:
                     due = cfg.ckpt_every and step % cfg.ckpt_every == 0 and step < cfg.max_steps
                     if due and not stopped_early and state.streak == 0:
                         self._checkpoint(opt, state)
+                    if dist_util.broadcast_flag(signals.received is not None, self.dist, device):
+                        self._stop_on_signal(opt, state, signals.received, progress)
                     if cfg.max_time_s is not None and not stopped_early:
                         # every rank asks every step and rank 0's clock decides, so all stop at the same step
                         over = self.clock() - t_start >= cfg.max_time_s
@@ -229,9 +273,12 @@ class Trainer:
             if (out_of_time or not stopped_early) and data.split_size("val") > 0:
                 last_val = self._validate(model, data, device, opt.amp_dtype)
                 self._after_validation(model, last_val, state, logger, progress, device)
+            if state.streak:
+                self._end_in_nonfinite_streak(state)
             self._checkpoint(opt, state)
             self._finish(model)
         finally:
+            signals.__exit__()
             progress.close()
             logger.close()
             dist_util.barrier(self.dist)
@@ -377,6 +424,36 @@ class Trainer:
             ckpt.write_checkpoint(self.run, state.step, opt.model, self._state_dict(opt, state), self.cfg.keep_last)
         dist_util.barrier(self.dist)
 
+    def _stop_on_signal(self, opt: _Optimization, state: LoopState, signum: int | None, progress) -> None:
+        """After a signal: checkpoint the step just finished (not inside a run of non-finite losses, whose last
+        good checkpoint stays the newest) and stop with a line that says how to resume."""
+        name = signal.Signals(signum).name if signum is not None else "a signal on another process"
+        if state.streak == 0:
+            self._checkpoint(opt, state)
+            where = f"checkpoint {self.run.checkpoint(state.step)} written"
+        else:
+            done = self.run.checkpoints()
+            where = f"the last good checkpoint is {done[-1]}" if done else "no good checkpoint exists yet"
+        progress.message(f"step {state.step}: {name} received; {where}")
+        raise TrainingInterrupted(
+            f"training stopped by {name} at step {state.step}: {where}; continue it with the same command and "
+            f"--resume (same --out {self.run_dir})",
+            128 + (signum or signal.SIGTERM),
+        )
+
+    def _end_in_nonfinite_streak(self, state: LoopState) -> None:
+        """The budget ran out during non-finite losses: the weights are not to be trusted. The run's model becomes
+        the last good checkpoint's, and training fails."""
+        done = self.run.checkpoints()
+        if self.dist.is_main and done:
+            atomic_copy(done[-1] / WEIGHTS, self.run.file(WEIGHTS))
+            atomic_copy(done[-1] / TRAINER_STATE, self.run.file(TRAINER_STATE))
+        kept = f"the run's model is the last good checkpoint, {done[-1]}" if done else "no good checkpoint exists"
+        raise TrainingError(
+            f"training ended at step {state.step} during {state.streak} non-finite losses in a row: {kept}. Lower "
+            f"train.lr or set train.clip_norm" + (" or use train.precision=fp32" if self.cfg.precision != "fp32" else "")
+        )
+
     def _finish(self, model: SentaeModel) -> None:
         """Root of the run folder: final (or best) weights and the last trainer state."""
         if not self.dist.is_main:
@@ -407,7 +484,21 @@ class Trainer:
             s.load_state_dict(saved["schedulers"][n])
         opt.scaler.load_state_dict(saved["scaler"])
         ckpt.set_rng_state(saved["rng"])
+        self._check_resume_config(saved.get("train_config") or {}, latest)
         return LoopState.from_dict(saved)
+
+    def _check_resume_config(self, saved: dict[str, Any], checkpoint: Path) -> None:
+        """Refuse train.* changes a resume cannot honour; say which honoured ones changed."""
+        now = asdict(self.cfg)
+        fixed = [k for k in FIXED_ON_RESUME if k in saved and saved[k] != now[k]]
+        if fixed:
+            changes = ", ".join(f"train.{k} {saved[k]!r} -> {now[k]!r}" for k in fixed)
+            raise TrainingError(
+                f"--resume cannot apply {changes}: the checkpoint {checkpoint} fixes "
+                f"{', '.join('train.' + k for k in FIXED_ON_RESUME)}; resume with the values it was trained with "
+                f"(other train.* settings may change)"
+            )
+        self.resume_changes = {k: (saved[k], now[k]) for k in now if k in saved and saved[k] != now[k]}
 
     def _nonfinite_message(self, step: int, streak: int) -> str:
         done = self.run.checkpoints()

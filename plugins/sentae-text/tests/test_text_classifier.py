@@ -131,7 +131,9 @@ def test_wrong_attribute_is_a_clear_error(tmp_path):
 
 
 def test_not_a_classifier_run(tmp_path):
-    sentae.save_pretrained(sentae.create_model("rnn_lm", embedding_size=5, hidden_size=6), tmp_path / "lm")
+    from sentae.run import RunFolder
+
+    RunFolder(tmp_path / "lm").save_model(sentae.create_model("rnn_lm", embedding_size=5, hidden_size=6))
     with pytest.raises(CheckpointError, match="not a classifier run"):
         AttributeClassifier(tmp_path / "lm")
 
