@@ -100,10 +100,12 @@ class RecipeLoader(yaml.SafeLoader):
                     for child in children:
                         v, c, lv = measure(child, depth + 1)
                         values, chars, levels = values + v, chars + c, max(levels, lv + 1)
-                        if values > MAX_NODES or chars > MAX_CHARS:
-                            raise self._refuse(
-                                f"the aliases expand to more than {MAX_NODES:,} values or {MAX_CHARS:,} characters; "
-                                f"a recipe may expand to at most that", node.start_mark)
+                        if values > MAX_NODES:
+                            raise self._refuse(f"the aliases expand to more than {MAX_NODES:,} values; a recipe may "
+                                               f"hold at most {MAX_NODES:,}", node.start_mark)
+                        if chars > MAX_CHARS:
+                            raise self._refuse(f"the aliases expand to more than {MAX_CHARS:,} characters of text; a "
+                                               f"recipe may hold at most {MAX_CHARS:,}", node.start_mark)
                 open_nodes.discard(key)
                 measured[key] = (values, chars, levels)
             values, chars, levels = measured[key]
@@ -212,18 +214,14 @@ def load_recipe(
     >>> recipe = load_recipe("recipes/mlp_vae_digits.yaml", ["train.max_steps=10"])  # doctest: +SKIP
     """
     if isinstance(source, dict):
-        raw, where = _deep_copy(source), "<dict>"
+        raw, where = _deep_copy(source, "<dict>"), "<dict>"
     else:
         path = Path(source)
         where = str(path)
-        if not path.is_file():
-            raise ConfigError(f"recipe file not found: {where}")
         try:
-            raw = parse_yaml(path.read_text(encoding="utf-8"))
+            raw = parse_yaml(_read_recipe_text(path), where)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{where}: not valid YAML data: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{where}: not UTF-8 text ({exc})") from None
+            raise ConfigError(f"{where}: not valid YAML data: {yaml_problem(exc)}") from None
         if raw is None:
             raise ConfigError(f"{where}: the recipe is empty")
     if not isinstance(raw, dict):
@@ -233,24 +231,57 @@ def load_recipe(
     return recipe_from_dict(raw, where, registry=registry)
 
 
+def _read_recipe_text(path: Path) -> str:
+    """The text of a recipe file: a regular UTF-8 file of at most ``MAX_RECIPE_BYTES``."""
+    where = str(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"recipe file not found: {where}") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read the recipe ({exc.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"recipe file not found: {where}")  # a folder, not a recipe file
+    if not stat.S_ISREG(mode):
+        # Reading a named pipe or a device could block forever or never end.
+        kind = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise ConfigError(f"{where} is not a regular file ({kind}); a recipe is a YAML file")
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_RECIPE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read the recipe ({exc.strerror})") from None
+    if len(data) > MAX_RECIPE_BYTES:
+        raise ConfigError(f"{where}: the file is larger than {MAX_RECIPE_BYTES // 1024} KiB, the most a recipe may be")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: not UTF-8 text ({exc})") from None
+
+
 def apply_override(raw: dict[str, Any], item: str, where: str = "<overrides>") -> None:
-    """Apply one ``a.b.c=value`` override in place; the value is parsed as YAML (``3``, ``null``, ``[1, 2]``)."""
+    """Apply one ``a.b.c=value`` override in place; the value is parsed as YAML (``3``, ``null``, ``[1, 2]``),
+    within the same bounds as a recipe."""
     key, sep, value = item.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ConfigError(f"override '{item}' must look like section.key=value")
+        raise ConfigError(f"override '{brief(item)}' must look like section.key=value")
+    if len(item.encode("utf-8", "surrogatepass")) > MAX_RECIPE_BYTES:
+        raise ConfigError(f"override '{brief(item)}' is longer than {MAX_RECIPE_BYTES // 1024} KiB")
+    parts = key.split(".")
+    if len(parts) > MAX_DEPTH:
+        raise ConfigError(f"override '{brief(item)}': a key path of more than {MAX_DEPTH} parts")
     try:
-        parsed = parse_yaml(value) if value.strip() else ""
+        parsed = parse_yaml(value, f"override '{brief(key)}'") if value.strip() else ""
     except yaml.YAMLError:
         parsed = value
     node = raw
-    parts = key.split(".")
     for i, part in enumerate(parts[:-1]):
         nxt = node.get(part)
         if nxt is None:
             nxt = node[part] = {}
         if not isinstance(nxt, dict):
-            raise ConfigError(f"override '{item}': '{'.'.join(parts[: i + 1])}' is not a section")
+            raise ConfigError(f"override '{brief(item)}': '{'.'.join(parts[: i + 1])}' is not a section")
         node = nxt
     node[parts[-1]] = parsed
 
@@ -311,12 +342,24 @@ def build_model_config(cls: type, fields: dict[str, Any], where: str, prefix: st
     return from_dict(cls.config_class, fields, where, prefix)
 
 
-def _deep_copy(d: Any) -> Any:
-    if isinstance(d, dict):
-        return {k: _deep_copy(v) for k, v in d.items()}
-    if isinstance(d, list):
-        return [_deep_copy(v) for v in d]
-    return d
+def _deep_copy(d: Any, where: str) -> Any:
+    """A copy of a recipe given as Python data, refused past the bounds a YAML recipe has (a dict may share or
+    even contain itself, as aliases do)."""
+    budget = [MAX_NODES]
+
+    def copy(value: Any, depth: int) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise ConfigError(f"{where}: the recipe holds more than {MAX_NODES:,} values, the most a recipe may")
+        if depth > MAX_DEPTH and isinstance(value, (dict, list)):
+            raise ConfigError(f"{where}: the recipe nests deeper than {MAX_DEPTH} levels (or contains itself)")
+        if isinstance(value, dict):
+            return {k: copy(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, list):
+            return [copy(v, depth + 1) for v in value]
+        return value
+
+    return copy(d, 1)
 
 
 def dump_yaml(data: dict[str, Any]) -> str:

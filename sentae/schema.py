@@ -177,6 +177,18 @@ def _items(value: Any, path: str) -> list[tuple[str, Any]]:
     return [(path, value)]
 
 
+def _brief_repr(value: Any) -> str:
+    """A repr of at most ~100 characters that looks at only a few items and levels, so that a huge or deeply
+    nested value costs nothing to name in a message."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxtuple, short.maxdict = 3, 4, 4, 4
+    short.maxstring, short.maxother = 60, 60
+    text = short.repr(value)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return repr(value)
@@ -249,7 +261,7 @@ def _coerce(value: Any, hint: Any, where: str, path: str) -> Any:
                 if problem:
                     raise ConfigError(f"{where}: '{item_path}' {problem}")
         return out
-    shown = _fmt(value) if isinstance(value, int) and not isinstance(value, bool) else repr(value)
+    shown = _fmt(value) if isinstance(value, int) and not isinstance(value, bool) else _brief_repr(value)
     bad = ConfigError(f"{where}: '{path}' must be {_describe(hint)}, got {shown} ({_tname(value)})")
     if hint is Any:
         return value
@@ -271,7 +283,8 @@ def _coerce(value: Any, hint: Any, where: str, path: str) -> Any:
             return value
         close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
         extra = f"; did you mean '{close[0]}'?" if close else ""
-        raise ConfigError(f"{where}: '{path}' must be one of {', '.join(map(str, args))}, got {value!r}{extra}")
+        raise ConfigError(f"{where}: '{path}' must be one of {', '.join(map(str, args))}, "
+                          f"got {_brief_repr(value)}{extra}")
     if hint is bool:
         if isinstance(value, bool):
             return value

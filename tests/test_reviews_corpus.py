@@ -1,7 +1,6 @@
 """The embedded review corpus: generation, the judge that re-derives its labels, and the ``reviews`` data source."""
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -17,19 +16,15 @@ CELLS = [(s, t) for s in SENTIMENTS for t in TENSES]
 
 
 @pytest.fixture(scope="module")
-def corpus() -> tuple[list[dict[str, str]], float]:
-    # CPU seconds of this process, not wall-clock ones: other work on a busy machine does not count against it.
-    start = time.process_time()
-    rows = generate_reviews(24_000, seed=0)
-    return rows, time.process_time() - start
+def corpus() -> list[dict[str, str]]:
+    return generate_reviews(24_000, seed=0)  # its speed is measured by benchmarks/data_speed.py, not here
 
 
 # -- generation ------------------------------------------------------------------------------------------------
 
 
-def test_default_corpus_is_pinned_and_fast(corpus):
-    rows, seconds = corpus
-    assert seconds < 2.0, f"24,000 sentences took {seconds:.2f} CPU seconds"
+def test_default_corpus_is_pinned(corpus):
+    rows = corpus
     # The default corpus is part of every quickstart result: a grammar change shows up here first.
     assert rows[:3] == [
         {"text": "the bill is really insane .", "sentiment": "negative", "tense": "present"},
@@ -46,7 +41,7 @@ def test_deterministic_per_seed():
 
 
 def test_distinct_size_length_and_form(corpus):
-    rows, _ = corpus
+    rows = corpus
     texts = [r["text"] for r in rows]
     assert len(texts) == 24_000 and len(set(texts)) == 24_000
     lengths = Counter(len(t.split()) for t in texts)
@@ -59,7 +54,7 @@ def test_distinct_size_length_and_form(corpus):
 
 
 def test_class_balance(corpus):
-    rows, _ = corpus
+    rows = corpus
     assert Counter((r["sentiment"], r["tense"]) for r in rows) == {cell: 4_000 for cell in CELLS}
     counts = Counter((r["sentiment"], r["tense"]) for r in generate_reviews(605, seed=3))
     assert sorted(counts.values()) == [100, 101, 101, 101, 101, 101]
@@ -74,7 +69,7 @@ def test_bad_size():
 
 
 def test_judge_agrees_with_every_default_sentence(corpus):
-    rows, _ = corpus
+    rows = corpus
     labels = [{"sentiment": r["sentiment"], "tense": r["tense"]} for r in rows]
     wrong = [(r["text"], judge(r["text"])) for r, want in zip(rows, labels) if judge(r["text"]) != want]
     assert not wrong, f"{len(wrong)} disagreements, e.g. {wrong[:3]}"

@@ -266,3 +266,39 @@ def test_a_second_sigint_stops_at_once(tmp_path):
     stopped = _run(tmp_path, "signal_at_step.py", "73", "SIGINT,SIGINT", "train", str(recipe), "--out", "stopped")
     assert stopped.returncode != 0
     assert [p.name for p in RunFolder(tmp_path / "stopped").checkpoints()] == ["step-00000050"]  # no new one
+
+
+# -- a full disk ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 600 KiB tmpfs (needs root and mount; skipped elsewhere)."""
+    import shutil as sh
+
+    if os.geteuid() != 0 or sh.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_a_full_disk_stops_with_one_line_and_keeps_the_last_checkpoint(small_disk):
+    from sentae.training.checkpoint import load_state
+
+    recipe = _recipe(max_steps=400, ckpt_every=10, keep_last=100, eval_every=0)
+    recipe["model"]["hidden_size"] = 64  # about 70 KB a checkpoint: the disk fills after a few
+    out = small_disk / "run"
+    with pytest.raises(CheckpointError, match=r"cannot write the checkpoint: No space left on device"):
+        sentae.train(recipe, out=out)
+    run = RunFolder(out)
+    done = run.checkpoints()
+    assert done, "no checkpoint fitted at all"
+    last = done[-1]
+    run.load_model(weights=str(last.relative_to(out) / "model.safetensors"))  # loads: complete and readable
+    assert load_state(last / "trainer_state.pt")["step"] == int(last.name.split("-")[1])
+    leftovers = [p for p in out.rglob("*") if ".tmp-" in p.name]
+    assert leftovers == []

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -214,27 +213,21 @@ def test_real_rt_polarity(shared_data):
 
 
 def test_real_ptb_vocabulary(shared_data):
-    t0 = time.process_time()  # CPU seconds of this process: other work on a busy machine does not count
-    data = build_data(DataConfig(source="ptb"))
-    elapsed = time.process_time() - t0
+    data = build_data(DataConfig(source="ptb"))  # its loading time is measured by benchmarks/data_speed.py
     assert [data.split_size(s) for s in ("train", "val", "test")] == [42068, 3370, 3761]
     # Mikolov's 10k vocabulary: 9,999 word types in train, one of them its own <unk>, which becomes our unk id;
     # so 9,998 words + <pad> <bos> <eos> <unk>.
     assert data.info.vocab_size == 9998 + 4
     assert data.tokenizer.encode("<unk> the N")[0] == data.info.unk_id == 3
     assert "<unk>" not in data.tokenizer.itos[4:]
-    assert elapsed < 10, f"loading PTB took {elapsed:.1f} CPU seconds"
 
 
-def test_real_yelp_splits_and_speed(shared_data):
-    t0 = time.process_time()  # CPU seconds of this process: other work on a busy machine does not count
-    data = build(source="yelp")
-    elapsed = time.process_time() - t0
+def test_real_yelp_splits(shared_data):
+    data = build(source="yelp")  # its loading time is measured by benchmarks/data_speed.py
     assert [data.split_size(s) for s in ("train", "val", "test")] == [167_017, 3_856, 1_000]
     assert data.info.attributes == {"sentiment": ["negative", "positive"]}
     assert int((data.labels["test"]["sentiment"] == 1).sum()) == 500
     assert (data.labels["train"]["sentiment"] >= 0).all()
-    assert elapsed < 20, f"loading Yelp took {elapsed:.1f} CPU seconds"
     assert "train 167,017" in data.describe()
 
 

@@ -6,12 +6,14 @@ import gzip
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
 
 from ..errors import DataError
 from ..model import Batch, DataInfo
+from ..schema import Range, check_declared_ranges
 from .base import DataModule, resolve_path, split_indices
 from .config import DataConfig
 from .sources import register_source, source_options
@@ -129,13 +131,12 @@ class ImageFolderOptions:
     """Options of the ``image_folder`` source."""
 
     grayscale: bool = True  # convert every image to one channel; false keeps RGB (3 channels)
-    size: list[int] | None = None  # [height, width] in pixels, at least 1 each, to resize every image to (null: as read)
+    size: Annotated[list[int] | None, Range(1)] = None  # [height, width] in pixels, at least 1 each, to resize every image to (null: as read)
 
     def __post_init__(self) -> None:
-        size = self.size
-        if size is not None and not (len(size) == 2 and all(not isinstance(v, bool) and isinstance(v, int) and v > 0
-                                                             for v in size)):
-            raise ValueError(f"data.options.size must be [height, width] in pixels, got {size!r}")
+        check_declared_ranges(self, "data.options.")
+        if self.size is not None and len(self.size) != 2:
+            raise ValueError(f"data.options.size must be [height, width] in pixels, got {self.size!r}")
 
 
 def _image_files(folder: Path) -> list[Path]:

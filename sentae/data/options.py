@@ -7,15 +7,11 @@ A source's options class is one of these or a subclass (``reviews`` adds ``size`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-__all__ = ["TextOptions", "ReadOptions", "HFOptions", "positive_int"]
+from ..schema import Range, check_declared_ranges
 
-
-def positive_int(name: str, value: Any) -> None:
-    """A ``ValueError`` naming ``data.options.NAME`` unless ``value`` is an integer of at least 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"data.options.{name} must be a positive integer, got {value!r}")
+__all__ = ["TextOptions", "ReadOptions", "HFOptions"]
 
 
 @dataclass
@@ -23,22 +19,18 @@ class TextOptions:
     """Options of every text source: tokenizer, lengths, tense labels, selection and balancing."""
 
     tokenizer: Literal["word", "bpe", "unigram"] = "word"  # how sentences become token ids
-    vocab_size: int | None = None  # largest vocabulary, 4 specials included, above 4 (null: every train word for word, 8000 otherwise)
-    min_freq: int = 1  # least train-split count of a word kept in a word vocabulary, at least 1
-    max_length: int = 50  # tokens per sentence without bos/eos, at least 1; longer ones follow length_policy
+    vocab_size: Annotated[int | None, Range(4, low_open=True)] = None  # largest vocabulary, 4 specials included, above 4 (null: every train word for word, 8000 otherwise)
+    min_freq: Annotated[int, Range(1)] = 1  # least train-split count of a word kept in a word vocabulary, at least 1
+    max_length: Annotated[int, Range(1)] = 50  # tokens per sentence without bos/eos, at least 1; longer ones follow length_policy
     length_policy: Literal["truncate", "drop"] = "truncate"  # what happens to a sentence over max_length
-    max_line_tokens: int = 1000  # a longer line of a file is an error (one sentence a line is expected), at least 1
+    max_line_tokens: Annotated[int, Range(1)] = 1000  # a longer line of a file is an error (one sentence a line is expected), at least 1
     tense_labels: bool = False  # add the attribute tense (past/present/future) from the rule-based labeller
     require_labels: list[str] | None = None  # keep only sentences labelled for every attribute named (null: all)
     balance: str | None = None  # an attribute whose rarer values are repeated in train (null: no re-weighting)
-    balance_max_repeat: int = 4  # most times one train sentence is repeated by balance, at least 1
+    balance_max_repeat: Annotated[int, Range(1)] = 4  # most times one train sentence is repeated by balance, at least 1
 
     def __post_init__(self) -> None:
-        for name in ("min_freq", "max_length", "max_line_tokens", "balance_max_repeat"):
-            positive_int(name, getattr(self, name))
-        if self.vocab_size is not None and (isinstance(self.vocab_size, bool) or self.vocab_size <= 4):
-            raise ValueError(f"data.options.vocab_size must be an integer above 4 (the 4 specials count), "
-                             f"got {self.vocab_size!r}")
+        check_declared_ranges(self, "data.options.")  # also the fields of subclasses (ReviewsOptions' size, ...)
         if self.require_labels is not None and not self.require_labels:
             raise ValueError("data.options.require_labels must be a list of attribute names, got []")
 

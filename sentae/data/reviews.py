@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Sequence, TypeVar
+from typing import Annotated, Sequence, TypeVar
 
 from ..errors import DataError
+from ..schema import SEED, Range
 from .attributes import SENTIMENTS, TENSES
 from .config import DataConfig
 from .options import TextOptions
@@ -348,14 +349,9 @@ def split_reviews(rows: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]
 class ReviewsOptions(TextOptions):
     """Options of the ``reviews`` source: the text options, and how many sentences to generate from which seed."""
 
-    size: int = 24_000  # sentences generated, at least 120 (20 per sentiment x tense cell)
-    seed: int = 0  # seed of the grammar's random choices, any integer
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.size < 120:
-            raise ValueError(f"data.options.size must be an integer of at least 120 (20 per sentiment x tense cell, "
-                             f"so that val and test get some of each), got {self.size!r}")
+    # At least 20 per sentiment x tense cell, so that val and test (5 % each) get some of each.
+    size: Annotated[int, Range(120)] = 24_000  # sentences generated, at least 120
+    seed: Annotated[int, SEED] = 0  # seed of the grammar's random choices, in [0, 2**32 - 1] like every seed
 
 
 @register_source("reviews", options=ReviewsOptions)

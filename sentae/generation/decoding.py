@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import torch
+
+from ..schema import ANY_VALUE, Range, check_declared_ranges
 
 
 class StepDecoder(Protocol):
@@ -25,25 +27,27 @@ class StepDecoder(Protocol):
 
 @dataclass
 class DecodeConfig:
-    strategy: Literal["greedy", "beam", "sample"] = "greedy"
-    max_length: int = 30  # tokens generated at most, eos included
-    beam: int = 5  # beam width (strategy "beam")
-    length_penalty: float = 1.0  # beam: score / length**length_penalty (0 = raw log-probability)
-    temperature: float = 1.0  # sample: logits / temperature
-    top_k: int = 0  # sample: keep the k most probable tokens (0 = all)
-    top_p: float = 1.0  # sample: keep the smallest set whose probability reaches p (1 = all)
+    strategy: Literal["greedy", "beam", "sample"] = "greedy"  # greedy, beam search or sampling
+    max_length: Annotated[int, Range(1)] = 30  # tokens generated at most, eos included, at least 1
+    beam: Annotated[int, Range(1)] = 5  # beam width (strategy "beam"), at least 1
+    # Any finite value is meaningful: above 0 favours longer beams, 0 ranks by raw log-probability, below 0 shorter.
+    length_penalty: Annotated[float, ANY_VALUE] = 1.0  # beam: score / length**length_penalty (0 = raw log-probability)
+    temperature: Annotated[float, Range(0, low_open=True)] = 1.0  # sample: logits / temperature, above 0
+    top_k: Annotated[int, Range(0)] = 0  # sample: keep the k most probable tokens, 0 or more (0 = all)
+    top_p: Annotated[float, Range(0, 1, low_open=True)] = 1.0  # sample: keep the smallest set whose probability reaches p, in (0, 1] (1 = all)
 
     def __post_init__(self) -> None:
+        # Decoding options come from the command line and the Python API, not from a recipe: a SentaeError,
+        # which the CLI prints as one line.
         from ..errors import SentaeError
 
         if self.strategy not in ("greedy", "beam", "sample"):
             raise SentaeError(f"unknown decoding strategy '{self.strategy}' (greedy, beam, sample)")
-        if self.max_length < 1 or self.beam < 1 or self.top_k < 0:
-            raise SentaeError("max_length and beam must be >= 1 and top_k >= 0")
-        if not 0 < self.top_p <= 1:
-            raise SentaeError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.temperature <= 0:
-            raise SentaeError(f"temperature must be positive, got {self.temperature}")
+        try:
+            check_declared_ranges(self)
+        except ValueError as exc:
+            name, _, problem = str(exc).partition(" ")
+            raise SentaeError(f"decoding option '{name}' {problem}") from None
 
 
 DECODING_OPTIONS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(DecodeConfig))

@@ -8,24 +8,25 @@ and returns a framed batch again; ``bos``, ``eos`` and padding never move or cha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 
-from ..schema import check_range
+from ..schema import Range, check_declared_ranges
+
+PROBABILITY = Range(0, 1)
 
 
 @dataclass
 class TextNoiseConfig:
-    drop: float = 0.0  # probability that a word is deleted (Shen et al.: 0.3)
-    blank: float = 0.0  # probability that a word is replaced by the blank token (<unk>)
-    substitute: float = 0.0  # probability that a word is replaced by a random vocabulary word
-    shuffle: float = 0.0  # probability that a sentence's words are shuffled locally
-    shuffle_distance: int = 3  # k: a shuffled word moves at most k positions
+    drop: Annotated[float, PROBABILITY] = 0.0  # probability that a word is deleted, in [0, 1] (Shen et al.: 0.3)
+    blank: Annotated[float, PROBABILITY] = 0.0  # probability that a word is replaced by the blank token (<unk>), in [0, 1]
+    substitute: Annotated[float, PROBABILITY] = 0.0  # probability that a word is replaced by a random vocabulary word, in [0, 1]
+    shuffle: Annotated[float, PROBABILITY] = 0.0  # probability that a sentence's words are shuffled locally, in [0, 1]
+    shuffle_distance: Annotated[int, Range(1)] = 3  # k: a shuffled word moves at most k positions, at least 1
 
     def __post_init__(self) -> None:
-        for name in ("drop", "blank", "substitute", "shuffle"):
-            check_range(f"noise.{name}", getattr(self, name), 0, 1)
-        check_range("noise.shuffle_distance", self.shuffle_distance, 1)
+        check_declared_ranges(self, "noise.")
 
     @property
     def active(self) -> bool:

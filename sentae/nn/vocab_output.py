@@ -12,25 +12,26 @@ other order it is still exact, only slower and usually worse.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..schema import check_range
+from ..schema import Range, check_declared_ranges
 
 
 @dataclass
 class SoftmaxConfig:
     kind: Literal["full", "adaptive"] = "full"  # full: one projection onto the vocabulary; adaptive: Grave et al. 2017
-    cutoffs: list[int] = field(default_factory=lambda: [2000, 6000])  # adaptive: token ids where the short list and each tail cluster end
-    div_value: float = 4.0  # adaptive: tail cluster i projects to hidden_size / div_value**(i+1) dimensions first
+    cutoffs: Annotated[list[int], Range(1)] = field(default_factory=lambda: [2000, 6000])  # adaptive: token ids where the short list and each tail cluster end, at least 1 each
+    div_value: Annotated[float, Range(1)] = 4.0  # adaptive: tail cluster i projects to hidden_size / div_value**(i+1) dimensions first, at least 1
 
     def __post_init__(self) -> None:
         if self.kind not in ("full", "adaptive"):
             raise ValueError(f"softmax.kind must be full or adaptive, got {self.kind!r}")
-        check_range("softmax.div_value", self.div_value, 1)
+        # Increasing and below the vocabulary size are checked by AdaptiveSoftmax, which knows the vocabulary.
+        check_declared_ranges(self, "softmax.")
 
 
 class FullSoftmax(nn.Linear):

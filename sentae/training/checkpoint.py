@@ -42,17 +42,40 @@ def load_state(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: cannot read trainer state, the file is truncated or corrupt ({short_error(exc)})") from None
 
 
+def _write_reason(exc: BaseException, path: Path) -> str:
+    """Why a write under ``path`` failed, in words: the OS reason when there is one. torch and safetensors
+    wrap a full disk in their own errors ("unexpected pos", "os error 28"), so those are recognised too."""
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return os.strerror(exc.errno)
+    if "os error 28" in text or "No space left" in text:
+        return "No space left on device"
+    try:
+        if shutil.disk_usage(path.parent if not path.exists() else path).free < 1 << 20:
+            return f"No space left on device ({short_error(exc)})"
+    except OSError:
+        pass
+    return short_error(exc)
+
+
 def write_checkpoint(run: RunFolder, step: int, model: torch.nn.Module, state: dict[str, Any], keep_last: int) -> Path:
-    """Write checkpoint ``step`` atomically, then delete all but the newest ``keep_last``."""
+    """Write checkpoint ``step`` atomically, then delete all but the newest ``keep_last``. A failed write (a full
+    disk, say) removes its temporary folder, leaves every earlier checkpoint as it was and raises one
+    ``CheckpointError`` naming the path and the reason."""
     root = run.file(CHECKPOINTS)
-    root.mkdir(parents=True, exist_ok=True)
     final = run.checkpoint(step)
     tmp = root / f".{checkpoint_name(step)}{TMP_MARK}{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    write_weights_file(model, tmp / WEIGHTS)
-    _write_state_file(state, tmp / TRAINER_STATE)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        write_weights_file(model, tmp / WEIGHTS)
+        _write_state_file(state, tmp / TRAINER_STATE)
+    except Exception as exc:  # OSError, and the errors torch and safetensors raise for the same causes
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CheckpointError(f"{final}: cannot write the checkpoint: {_write_reason(exc, tmp)}; the earlier "
+                              f"checkpoints are unchanged") from None
     if final.exists():  # re-saving the same step (e.g. the end of a run that just checkpointed)
         shutil.rmtree(final)
     os.replace(tmp, final)

@@ -22,7 +22,8 @@ def device_forms() -> str:
 def _has_mps() -> bool:
     import torch
 
-    return getattr(torch.backends, "mps", None) is not None
+    mps = getattr(torch.backends, "mps", None)  # Apple GPUs: only a torch built with them knows the device
+    return mps is not None and mps.is_built()
 
 
 @dataclass

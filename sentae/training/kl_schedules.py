@@ -7,25 +7,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
+
+from ..schema import Range, check_declared_ranges
 
 
 @dataclass
 class KLSchedule:
     kind: Literal["constant", "linear", "sigmoid", "cyclical"] = "constant"  # shape of the schedule
-    beta: float = 1.0  # final (maximum) weight of the KL term
-    warmup_steps: int = 10000  # linear: steps from 0 to beta; sigmoid: steps to the midpoint x2
-    sigmoid_slope: float = 0.0025  # sigmoid: steepness k in beta / (1 + exp(-k (step - warmup_steps/2)))
-    cycles: int = 4  # cyclical: number of cycles M over the run
-    ramp_ratio: float = 0.5  # cyclical: share R of each cycle spent increasing the weight
+    beta: Annotated[float, Range(0)] = 1.0  # final (maximum) weight of the KL term, 0 or more
+    warmup_steps: Annotated[int, Range(0)] = 10000  # linear: steps from 0 to beta; sigmoid: steps to the midpoint x2; 0 or more
+    sigmoid_slope: Annotated[float, Range(0, low_open=True)] = 0.0025  # sigmoid: steepness k in beta / (1 + exp(-k (step - warmup_steps/2))), above 0
+    cycles: Annotated[int, Range(1)] = 4  # cyclical: number of cycles M over the run, at least 1
+    ramp_ratio: Annotated[float, Range(0, 1, low_open=True)] = 0.5  # cyclical: share R of each cycle spent increasing the weight, in (0, 1]
 
     def __post_init__(self) -> None:
         if self.kind not in ("constant", "linear", "sigmoid", "cyclical"):
             raise ValueError(f"kind must be constant, linear, sigmoid or cyclical, got {self.kind!r}")
-        if self.beta < 0 or self.warmup_steps < 0 or self.sigmoid_slope <= 0:
-            raise ValueError("beta and warmup_steps must not be negative, sigmoid_slope must be positive")
-        if self.cycles < 1 or not 0 < self.ramp_ratio <= 1:
-            raise ValueError(f"cycles must be >= 1 and ramp_ratio in (0, 1], got {self.cycles}, {self.ramp_ratio}")
+        check_declared_ranges(self)
 
     def weight(self, step: int, total_steps: int) -> float:
         if self.kind == "constant":

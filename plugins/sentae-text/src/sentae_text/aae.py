@@ -8,6 +8,7 @@ lambda times the adversarial loss) and ``disc`` (the discriminator only).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +18,7 @@ from sentae import DataInfo, StepContext, StepOutput
 from sentae.model import adamw
 from sentae.nn.noise import TextNoiseConfig
 from sentae.nn.params import split_parameters
-from sentae.schema import check_range
+from sentae.schema import Range
 
 from .dae import DAE, DAEConfig
 
@@ -25,13 +26,8 @@ from .dae import DAE, DAEConfig
 @dataclass
 class AAEConfig(DAEConfig):
     noise: TextNoiseConfig = field(default_factory=TextNoiseConfig)  # input corruption (off: plain AAE; drop 0.3: DAAE)
-    adversarial_weight: float = 10.0  # lambda: weight of the adversarial term in the autoencoder's loss (Shen et al.: 10)
-    disc_hidden: int = 512  # hidden units of the latent discriminator (one hidden layer)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_range("adversarial_weight", self.adversarial_weight, 0)
-        check_range("disc_hidden", self.disc_hidden, 1)
+    adversarial_weight: Annotated[float, Range(0)] = 10.0  # lambda: weight of the adversarial term in the autoencoder's loss, 0 or more (Shen et al.: 10)
+    disc_hidden: Annotated[int, Range(1)] = 512  # hidden units of the latent discriminator (one hidden layer), at least 1
 
 
 class AAE(DAE):

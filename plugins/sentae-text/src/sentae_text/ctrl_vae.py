@@ -19,7 +19,7 @@ prediction in the VAE loss.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Annotated, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +32,7 @@ from sentae.nn import GaussianLatent, gaussian_kl
 from sentae.nn.cnn import TextCNN
 from sentae.nn.params import split_parameters
 from sentae.nn.soft_decode import soft_decode
-from sentae.schema import check_range
+from sentae.schema import Range
 from sentae.training.kl_schedules import KLSchedule
 
 from .common import DecodesFromCode, encoder_head_generator, example_batch, word_dropout
@@ -45,22 +45,22 @@ def _kl_default() -> KLSchedule:
 
 @dataclass
 class CtrlVAEConfig(RNNAutoencoderConfig):
-    embedding_size: int = 128  # word embedding dimensions (encoder and generator each)
-    hidden_size: int = 256  # RNN state dimensions (per direction in the encoder)
-    latent_size: int = 16  # dimensions of the unstructured Gaussian code z
+    embedding_size: Annotated[int, Range(1)] = 128  # word embedding dimensions (encoder and generator each), at least 1
+    hidden_size: Annotated[int, Range(1)] = 256  # RNN state dimensions (per direction in the encoder), at least 1
+    latent_size: Annotated[int, Range(1)] = 16  # dimensions of the unstructured Gaussian code z, at least 1
     attributes: list[str] = field(default_factory=lambda: ["sentiment", "tense"])  # data attributes controlled by c
-    word_dropout: float = 0.3  # generator inputs replaced by <unk> while training, so it must use z and c
+    word_dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.3  # generator inputs replaced by <unk> while training, so it must use z and c; in [0, 1)
     kl: KLSchedule = field(default_factory=_kl_default)  # weight of the KL term over training
-    classifier_embedding: int = 64  # classifiers' own word embedding size
-    classifier_filters: int = 64  # convolution filters per width in each classifier
-    control_start_step: int = 500  # steps of plain VAE + classifier training before the control losses start
-    attribute_weight: float = 0.5  # lambda_c: generator's loss when classifiers miss c in its sentences
-    independence_weight: float = 0.5  # lambda_z: squared error of the encoder's z recovered from generated sentences
-    generated_weight: float = 0.1  # lambda_u: weight of generated sentences in the classifiers' loss
-    entropy_weight: float = 0.1  # beta: minimum-entropy term on classifier predictions of generated sentences
-    tau: float = 0.5  # softmax temperature of soft generation (lower: closer to one-hot)
-    generated_length: int = 0  # tokens generated for the control losses (0: the data's max length)
-    generated_batch: int = 0  # sentences generated per step for the control losses (0: the batch size)
+    classifier_embedding: Annotated[int, Range(1)] = 64  # classifiers' own word embedding size, at least 1
+    classifier_filters: Annotated[int, Range(1)] = 64  # convolution filters per width in each classifier, at least 1
+    control_start_step: Annotated[int, Range(0)] = 500  # steps of plain VAE + classifier training before the control losses start, 0 or more
+    attribute_weight: Annotated[float, Range(0)] = 0.5  # lambda_c: generator's loss when classifiers miss c in its sentences, 0 or more
+    independence_weight: Annotated[float, Range(0)] = 0.5  # lambda_z: squared error of the encoder's z recovered from generated sentences, 0 or more
+    generated_weight: Annotated[float, Range(0)] = 0.1  # lambda_u: weight of generated sentences in the classifiers' loss, 0 or more
+    entropy_weight: Annotated[float, Range(0)] = 0.1  # beta: minimum-entropy term on classifier predictions of generated sentences, 0 or more
+    tau: Annotated[float, Range(0, low_open=True)] = 0.5  # softmax temperature of soft generation, above 0 (lower: closer to one-hot)
+    generated_length: Annotated[int, Range(0)] = 0  # tokens generated for the control losses, 0 or more (0: the data's max length)
+    generated_batch: Annotated[int, Range(0)] = 0  # sentences generated per step for the control losses, 0 or more (0: the batch size)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -4,26 +4,24 @@ builds from them. Each variant extends it with its own fields (and may change a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
 from sentae.nn import SoftmaxConfig
-from sentae.schema import check_range
+from sentae.schema import Range, check_declared_ranges
 
 
 @dataclass
 class RNNAutoencoderConfig:
-    embedding_size: int = 256  # word embedding dimensions (encoder and decoder each)
-    hidden_size: int = 512  # RNN state dimensions (per direction in the encoder)
-    latent_size: int = 32  # dimensions of the code z
-    num_layers: int = 1  # stacked RNN layers
+    embedding_size: Annotated[int, Range(1)] = 256  # word embedding dimensions (encoder and decoder each), at least 1
+    hidden_size: Annotated[int, Range(1)] = 512  # RNN state dimensions (per direction in the encoder), at least 1
+    latent_size: Annotated[int, Range(1)] = 32  # dimensions of the code z, at least 1
+    num_layers: Annotated[int, Range(1)] = 1  # stacked RNN layers, at least 1
     cell: Literal["lstm", "gru"] = "lstm"  # recurrent cell of encoder and decoder
     bidirectional: bool = True  # bidirectional encoder
     z_init: bool = True  # decoder's initial state computed from z
     z_every_step: bool = True  # z concatenated to every decoder input
-    dropout: float = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
+    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
     softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)  # output layer: full, or adaptive (faster on large vocabularies)
 
     def __post_init__(self) -> None:
-        for name in ("embedding_size", "hidden_size", "latent_size", "num_layers"):
-            check_range(name, getattr(self, name), 1)
-        check_range("dropout", self.dropout, 0, 1, high_open=True)
+        check_declared_ranges(self)  # every field of the variant too: subclasses call this through super()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Annotated, Iterable, Literal
 
 import torch
 
@@ -10,24 +10,22 @@ from sentae import DataInfo, SentaeModel, StepContext, StepOutput
 from sentae.generation.decoding import DecodeConfig, decode
 from sentae.model import SentenceModel
 from sentae.nn import RNNDecoder, SoftmaxConfig
-from sentae.schema import check_range
+from sentae.schema import Range, check_declared_ranges
 
 from .common import default_info, example_batch
 
 
 @dataclass
 class RNNLMConfig:
-    embedding_size: int = 256  # word embedding dimensions
-    hidden_size: int = 512  # RNN state dimensions
-    num_layers: int = 1  # stacked RNN layers
+    embedding_size: Annotated[int, Range(1)] = 256  # word embedding dimensions, at least 1
+    hidden_size: Annotated[int, Range(1)] = 512  # RNN state dimensions, at least 1
+    num_layers: Annotated[int, Range(1)] = 1  # stacked RNN layers, at least 1
     cell: Literal["lstm", "gru"] = "lstm"  # recurrent cell
-    dropout: float = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
+    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
     softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)  # output layer: full, or adaptive (faster on large vocabularies)
 
     def __post_init__(self) -> None:
-        for name in ("embedding_size", "hidden_size", "num_layers"):
-            check_range(name, getattr(self, name), 1)
-        check_range("dropout", self.dropout, 0, 1, high_open=True)
+        check_declared_ranges(self)
 
 
 class RNNLM(SentaeModel, SentenceModel):

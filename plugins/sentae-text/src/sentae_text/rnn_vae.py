@@ -3,14 +3,14 @@ KL annealing (linear, sigmoid, cyclical), word dropout, free bits, and AE pre-tr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Annotated, Iterable, Literal
 
 import torch
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
 from sentae.nn import GaussianLatent, gaussian_kl
 from sentae.model import LatentTextModel
-from sentae.schema import check_range
+from sentae.schema import Range
 from sentae.training.kl_schedules import KLSchedule
 
 from .common import DecodesFromCode, default_info, encoder_head_generator, example_batch, word_dropout
@@ -19,18 +19,12 @@ from .rnn_config import RNNAutoencoderConfig
 
 @dataclass
 class RNNVAEConfig(RNNAutoencoderConfig):
-    latent_size: int = 32  # dimensions of the Gaussian code z
-    word_dropout: float = 0.0  # probability of replacing a decoder input word by <unk> (Bowman: 0.25..0.5)
+    latent_size: Annotated[int, Range(1)] = 32  # dimensions of the Gaussian code z, at least 1
+    word_dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # probability of replacing a decoder input word by <unk> in [0, 1) (Bowman: 0.25..0.5)
     kl: KLSchedule = field(default_factory=KLSchedule)  # weight of the KL term over training
-    free_bits: float = 0.0  # nats: KL below this is not penalised (0 = off)
+    free_bits: Annotated[float, Range(0)] = 0.0  # nats, 0 or more: KL below this is not penalised (0 = off)
     free_bits_mode: Literal["per_dim", "total"] = "per_dim"  # per_dim: lambda per dimension (Kingma 2016); total: on the sum
-    ae_pretrain_steps: int = 0  # steps trained as a plain AE (z = mu, no KL), then the decoder is reset (Li et al. 2019)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_range("word_dropout", self.word_dropout, 0, 1, high_open=True)
-        check_range("free_bits", self.free_bits, 0)
-        check_range("ae_pretrain_steps", self.ae_pretrain_steps, 0)
+    ae_pretrain_steps: Annotated[int, Range(0)] = 0  # steps trained as a plain AE (z = mu, no KL), then the decoder is reset (Li et al. 2019)
 
 
 class RNNVAE(DecodesFromCode, SentaeModel, LatentTextModel):
@@ -139,9 +133,9 @@ class RNNVAE(DecodesFromCode, SentaeModel, LatentTextModel):
 
 @dataclass
 class RNNVAESmallConfig(RNNVAEConfig):
-    embedding_size: int = 128  # word embedding dimensions (encoder and decoder each)
-    hidden_size: int = 256  # RNN state dimensions (per direction in the encoder)
-    latent_size: int = 16  # dimensions of the Gaussian code z
+    embedding_size: Annotated[int, Range(1)] = 128  # word embedding dimensions (encoder and decoder each), at least 1
+    hidden_size: Annotated[int, Range(1)] = 256  # RNN state dimensions (per direction in the encoder), at least 1
+    latent_size: Annotated[int, Range(1)] = 16  # dimensions of the Gaussian code z, at least 1
 
 
 class RNNVAESmall(RNNVAE):
