@@ -32,7 +32,7 @@ import torch
 from .errors import CheckpointError, SentaeError
 from .io import TMP_MARK, atomic_write_text
 from .model import DataInfo, SentaeModel
-from .weights import load_weights, save_weights
+from .weights import load_weights, resolve_device, save_weights
 
 CONFIG = "config.yaml"
 DATA_INFO = "data_info.json"
@@ -150,6 +150,7 @@ class RunFolder:
         mode on ``device``."""
         from .registry import REGISTRY
 
+        device = resolve_device(device)  # first: a missing GPU is named as such, not as a broken run
         spec = self.read_spec()
         model = REGISTRY.create(spec["type"], DataInfo.from_dict(spec["data_info"]), **spec["config"])
         load_weights(model, self.file(weights), device)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -33,13 +34,31 @@ def save_state(state: dict[str, Any], path: Path) -> None:
 
 
 def load_state(path: Path) -> dict[str, Any]:
+    """A trainer state written by ``save_state``, read with ``weights_only=True``: tensors and plain data only."""
     if not path.is_file():
         raise CheckpointError(f"trainer state not found: {path}")
     try:
         # weights_only: a checkpoint can never run code when loaded.
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise CheckpointError(f"{path}: cannot read trainer state, the file is truncated or corrupt ({short_error(exc)})") from None
+        raise CheckpointError(f"{path}: cannot read trainer state: the file is corrupt or not a sentae trainer state "
+                              f"({_load_failure(exc)})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: not a sentae trainer state (it holds a {type(state).__name__}, not a mapping)")
+    return state
+
+
+def _load_failure(exc: BaseException) -> str:
+    """Why torch could not load a file, in one line and without torch's advice to retry with
+    ``weights_only=False``: that would let the file run code, which sentae never does."""
+    text = str(exc)
+    if "Weights only load failed" in text:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+        return f"it holds {f'a Python object, {found.group(1)},' if found else 'Python objects'} that a safe load refuses"
+    first = short_error(exc).split(". ")[0]
+    if "weights_only" in first:
+        first = "unreadable by torch.load"
+    return f"{type(exc).__name__}: {first}"
 
 
 def _write_reason(exc: BaseException, path: Path) -> str:

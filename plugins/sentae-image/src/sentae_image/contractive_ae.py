@@ -9,13 +9,13 @@ backward pass (cost grows with the code size).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 from torch import nn
 
 from sentae import DataInfo, StepContext, StepOutput
-from sentae.schema import check_range
+from sentae.schema import Range
 
 from .base import ImageAutoencoder, check_sizes, mlp
 from .noise import InputNoiseConfig
@@ -23,14 +23,13 @@ from .noise import InputNoiseConfig
 
 @dataclass
 class ContractiveAEConfig(InputNoiseConfig):
-    hidden_sizes: list[int] = field(default_factory=lambda: [100])  # sigmoid encoder layers; the last is the code
-    contraction: float = 0.1  # λ, weight of the squared Frobenius norm of the encoder Jacobian, per image
+    hidden_sizes: Annotated[list[int], Range(1)] = field(default_factory=lambda: [100])  # sigmoid encoder layers, at least 1 unit each; the last is the code
+    contraction: Annotated[float, Range(0)] = 0.1  # λ, weight of the squared Frobenius norm of the encoder Jacobian, per image, 0 or more
     jacobian: Literal["auto", "closed_form", "autograd"] = "auto"  # auto: closed form for one layer, else autograd
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_sizes(self.hidden_sizes, "hidden_sizes")
-        check_range("contraction", self.contraction, 0)
         if self.jacobian == "closed_form" and len(self.hidden_sizes) != 1:
             raise ValueError("jacobian 'closed_form' holds for a single sigmoid layer; use 'autograd' for "
                              f"hidden_sizes {self.hidden_sizes}")

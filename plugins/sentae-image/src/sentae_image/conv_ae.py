@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import torch
 from torch import nn
 
 from sentae import DataInfo, StepContext, StepOutput
-from sentae.schema import check_range
+from sentae.schema import Range
 
 from .base import ImageAutoencoder, check_sizes
 from .noise import InputNoiseConfig
@@ -16,13 +17,12 @@ from .noise import InputNoiseConfig
 
 @dataclass
 class ConvAEConfig(InputNoiseConfig):
-    channels: list[int] = field(default_factory=lambda: [16, 32])  # output channels of each stride-2 convolution
-    code_size: int = 16  # dimensions of the code vector
+    channels: Annotated[list[int], Range(1)] = field(default_factory=lambda: [16, 32])  # output channels of each stride-2 convolution, at least 1 each
+    code_size: Annotated[int, Range(1)] = 16  # dimensions of the code vector, at least 1
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_sizes(self.channels, "channels")
-        check_range("code_size", self.code_size, 1)
 
 
 class ConvAE(ImageAutoencoder):

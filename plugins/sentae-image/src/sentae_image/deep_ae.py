@@ -25,13 +25,14 @@ so a resumed run picks up where it stopped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from sentae import DataInfo, StepContext, StepOutput
-from sentae.schema import check_range
+from sentae.schema import Range
 
 from .base import ImageAutoencoder, check_sizes
 from .noise import InputNoiseConfig
@@ -40,15 +41,13 @@ from .rbm import cd_loss, hidden_mean, visible_mean
 
 @dataclass
 class DeepAEConfig(InputNoiseConfig):
-    hidden_sizes: list[int] = field(default_factory=lambda: [200, 100, 50, 10])  # layers after the pixels; the last is the linear code
-    pretrain_steps: int = 1000  # CD steps (optimizer steps) per RBM before fine-tuning; 0 = no pre-training (random init)
-    cd_k: int = 1  # Gibbs steps per contrastive-divergence update (CD-k)
+    hidden_sizes: Annotated[list[int], Range(1)] = field(default_factory=lambda: [200, 100, 50, 10])  # layers after the pixels, at least 1 unit each; the last is the linear code
+    pretrain_steps: Annotated[int, Range(0)] = 1000  # CD steps (optimizer steps) per RBM before fine-tuning, 0 or more; 0 = no pre-training (random init)
+    cd_k: Annotated[int, Range(1)] = 1  # Gibbs steps per contrastive-divergence update (CD-k), at least 1
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_sizes(self.hidden_sizes, "hidden_sizes")
-        check_range("pretrain_steps", self.pretrain_steps, 0)
-        check_range("cd_k", self.cd_k, 1)
 
 
 class DeepAE(ImageAutoencoder):

@@ -9,13 +9,13 @@ one), which the feature benchmark uses as its baselines.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 from torch import nn
 
 from sentae import DataInfo, StepContext, StepOutput
-from sentae.schema import check_range
+from sentae.schema import Range
 
 from .base import ImageAutoencoder
 from .noise import InputNoiseConfig
@@ -23,17 +23,14 @@ from .noise import InputNoiseConfig
 
 @dataclass
 class SparseAEConfig(InputNoiseConfig):
-    hidden_size: int = 100  # hidden units: more than the pixels is over-complete, fewer is under-complete
+    hidden_size: Annotated[int, Range(1)] = 100  # hidden units, at least 1: more than the pixels is over-complete, fewer is under-complete
     penalty: Literal["kl", "l1"] = "kl"  # kl: KL(target || mean activation) per unit (Ng); l1: sum of |activations|
-    target: float = 0.05  # ρ, the target mean activation of every hidden unit (kl only), in (0, 1)
-    sparsity_weight: float = 3.0  # β, weight of the penalty against the per-image cross-entropy (0 = no penalty)
+    target: Annotated[float, Range(0, 1, low_open=True, high_open=True)] = 0.05  # ρ, the target mean activation of every hidden unit (kl only), in (0, 1)
+    sparsity_weight: Annotated[float, Range(0)] = 3.0  # β, weight of the penalty against the per-image cross-entropy, 0 or more (0 = no penalty)
     activation: Literal["sigmoid", "relu"] = "sigmoid"  # hidden non-linearity; the kl penalty needs sigmoid
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_range("hidden_size", self.hidden_size, 1)
-        check_range("target", self.target, 0, 1, low_open=True, high_open=True)
-        check_range("sparsity_weight", self.sparsity_weight, 0)
         if self.penalty == "kl" and self.activation != "sigmoid":
             raise ValueError("penalty 'kl' needs activations in (0, 1): use activation 'sigmoid' or penalty 'l1'")
 

@@ -63,18 +63,11 @@ class CtrlVAEConfig(RNNAutoencoderConfig):
     generated_batch: Annotated[int, Range(0)] = 0  # sentences generated per step for the control losses, 0 or more (0: the batch size)
 
     def __post_init__(self) -> None:
-        super().__post_init__()
-        for name in ("classifier_embedding", "classifier_filters"):
-            check_range(name, getattr(self, name), 1)
+        super().__post_init__()  # the declared ranges, of these fields too
         if not self.attributes:
             raise ValueError("attributes must name at least one data attribute to control")
         if len(set(self.attributes)) != len(self.attributes):
             raise ValueError(f"attributes lists a name twice: {self.attributes}")
-        check_range("word_dropout", self.word_dropout, 0, 1, high_open=True)
-        for name in ("attribute_weight", "independence_weight", "generated_weight", "entropy_weight",
-                     "control_start_step", "generated_length", "generated_batch"):
-            check_range(name, getattr(self, name), 0)
-        check_range("tau", self.tau, 0, low_open=True)
 
 
 class CtrlVAE(DecodesFromCode, SentaeModel, ControllableTextModel):

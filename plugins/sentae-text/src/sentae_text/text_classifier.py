@@ -7,7 +7,7 @@ sentiment); examples whose label is missing (-1) are skipped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Annotated, Iterable, Literal
 
 import torch
 import torch.nn.functional as F
@@ -18,7 +18,7 @@ from sentae.errors import ConfigError
 from sentae.model import AttributeClassifierModel
 from sentae.nn import RNNEncoder
 from sentae.nn.cnn import SentenceCNN
-from sentae.schema import check_range
+from sentae.schema import Range, check_declared_ranges
 
 from .common import default_info, example_batch
 
@@ -27,18 +27,16 @@ from .common import default_info, example_batch
 class TextClassifierConfig:
     attribute: str = "sentiment"  # name of the data attribute to predict; its values are the classes
     arch: Literal["cnn", "bigru"] = "cnn"  # cnn: convolutions + max-pool over time (Kim 2014); bigru: bidirectional GRU
-    embedding_size: int = 128  # word embedding dimensions
-    filter_widths: list[int] = field(default_factory=lambda: [3, 4, 5])  # cnn: n-gram widths of the filters, in tokens
-    num_filters: int = 100  # cnn: filters per width
-    hidden_size: int = 128  # bigru: state dimensions per direction
-    dropout: float = 0.5  # dropout on embeddings and on the sentence feature, in [0, 1)
+    embedding_size: Annotated[int, Range(1)] = 128  # word embedding dimensions, at least 1
+    filter_widths: Annotated[list[int], Range(1)] = field(default_factory=lambda: [3, 4, 5])  # cnn: n-gram widths of the filters, in tokens, at least 1 each
+    num_filters: Annotated[int, Range(1)] = 100  # cnn: filters per width, at least 1
+    hidden_size: Annotated[int, Range(1)] = 128  # bigru: state dimensions per direction, at least 1
+    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.5  # dropout on embeddings and on the sentence feature, in [0, 1)
 
     def __post_init__(self) -> None:
-        for name in ("embedding_size", "num_filters", "hidden_size"):
-            check_range(name, getattr(self, name), 1)
-        if not self.filter_widths or any(w < 1 for w in self.filter_widths):
-            raise ValueError(f"filter_widths must be a non-empty list of positive widths, got {self.filter_widths}")
-        check_range("dropout", self.dropout, 0, 1, high_open=True)
+        check_declared_ranges(self)
+        if not self.filter_widths:
+            raise ValueError("filter_widths must be a non-empty list of positive widths, got []")
 
 
 class TextClassifier(SentaeModel, AttributeClassifierModel):
