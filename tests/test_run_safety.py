@@ -302,3 +302,17 @@ def test_a_full_disk_stops_with_one_line_and_keeps_the_last_checkpoint(small_dis
     assert load_state(last / "trainer_state.pt")["step"] == int(last.name.split("-")[1])
     leftovers = [p for p in out.rglob("*") if ".tmp-" in p.name]
     assert leftovers == []
+
+
+def test_the_resume_advice_is_checked_before_it_is_given(tmp_path):
+    out = tmp_path / "run"
+    sentae.train(_recipe(max_steps=20, ckpt_every=10), out=out)
+    older, latest = RunFolder(out).checkpoints()
+    for c in (older, latest):
+        data = (c / "trainer_state.pt").read_bytes()
+        (c / "trainer_state.pt").write_bytes(data[: len(data) // 3])
+    with pytest.raises(CheckpointError) as err:
+        sentae.train(_recipe(max_steps=30, ckpt_every=10), out=out, resume=True)
+    msg = str(err.value)
+    assert "no earlier checkpoint reads correctly either" in msg and "intact" not in msg and "move" not in msg
+    assert "weights_only=False" not in msg  # never advise the unsafe load

@@ -103,6 +103,21 @@ def write_checkpoint(run: RunFolder, step: int, model: torch.nn.Module, state: d
     return final
 
 
+def is_readable(checkpoint: Path) -> bool:
+    """Whether both files of a checkpoint read back: the trainer state loads and every weight tensor of the
+    safetensors file can be read (checked, not assumed, before sentae advises resuming from it)."""
+    from safetensors import safe_open
+
+    try:
+        load_state(checkpoint / TRAINER_STATE)
+        with safe_open(str(checkpoint / WEIGHTS), framework="pt") as fh:
+            for key in fh.keys():
+                fh.get_tensor(key)
+    except Exception:  # any failure to read means: not intact
+        return False
+    return True
+
+
 def list_checkpoints(run_dir: str | Path) -> list[Path]:
     """Complete checkpoints of a run folder, oldest first (``RunFolder.checkpoints``)."""
     return RunFolder(run_dir).checkpoints()

@@ -474,8 +474,12 @@ class Trainer:
             load_weights(opt.model, latest / WEIGHTS, opt.device)
             saved = ckpt.load_state(latest / TRAINER_STATE)
         except CheckpointError as exc:
-            older = f"; the previous checkpoint {checkpoints[-2]} is intact: delete {latest} to resume from it" if len(checkpoints) > 1 else ""
-            raise CheckpointError(f"{exc}{older}") from None
+            intact = next((c for c in reversed(checkpoints[:-1]) if ckpt.is_readable(c)), None)
+            if intact is not None:
+                hint = f"; {intact} reads correctly (checked): move {latest} aside to resume from it"
+            else:
+                hint = "; no earlier checkpoint reads correctly either" if len(checkpoints) > 1 else ""
+            raise CheckpointError(f"{exc}{hint}") from None
         for n, o in opt.optimizers.items():
             if n not in saved["optimizers"]:
                 raise CheckpointError(f"{latest}: no state for optimizer '{n}' (saved: {', '.join(saved['optimizers'])})")
