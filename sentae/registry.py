@@ -178,9 +178,11 @@ class Registry:
                 else:
                     default = "(required)"
                 valid = str(ranges[f.name]) if ranges.get(f.name) is not None else ""
+                if valid and {list, tuple} & {typing.get_origin(a) for a in (hint, *typing.get_args(hint))}:
+                    valid = f"each {valid}"  # a range on a list bounds its items
                 help_text = helps.get(f.name, "")
-                if valid:  # in the help too, so that the info table shows it without a column of its own
-                    help_text = f"{help_text} [{valid}]" if help_text else f"[{valid}]"
+                if valid and valid not in help_text:  # in the help, so that the info table shows it
+                    help_text = f"{help_text}; {valid}" if help_text else valid
                 rows.append({"field": prefix + f.name, "type": type_name(hint), "default": default, "range": valid,
                              "help": help_text})
 

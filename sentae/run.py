@@ -96,8 +96,12 @@ class RunFolder:
             raise CheckpointError(f"{self.path}: no {CONFIG}, so the recipe it was trained with is unknown")
         try:
             raw = yaml.safe_load(cfg_file.read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"{cfg_file}: not a readable YAML file ({exc})") from None
+        except yaml.YAMLError as exc:
+            from .config import yaml_problem
+
+            raise CheckpointError(f"{cfg_file}: not valid YAML ({yaml_problem(exc)})") from None
+        except (UnicodeDecodeError, OSError) as exc:
+            raise CheckpointError(f"{cfg_file}: cannot be read ({exc})") from None
         if not isinstance(raw, dict):
             raise CheckpointError(f"{cfg_file}: expected a mapping of recipe sections")
         return raw
@@ -127,6 +131,10 @@ class RunFolder:
             raise CheckpointError(f"{spec_file}: corrupt JSON ({exc})") from None
         if not isinstance(spec, dict) or not {"type", "config", "data_info"} <= set(spec):
             raise CheckpointError(f"{spec_file}: expected the keys type, config and data_info")
+        for key, kind, what in (("type", str, "a string"), ("config", dict, "a mapping"),
+                                ("data_info", dict, "a mapping")):
+            if not isinstance(spec[key], kind):
+                raise CheckpointError(f"{spec_file}: '{key}' must be {what}, got {type(spec[key]).__name__}")
         return spec
 
     def write_spec(self, model: SentaeModel) -> Path:
@@ -152,7 +160,11 @@ class RunFolder:
 
         device = resolve_device(device)  # first: a missing GPU is named as such, not as a broken run
         spec = self.read_spec()
-        model = REGISTRY.create(spec["type"], DataInfo.from_dict(spec["data_info"]), **spec["config"])
+        try:
+            info = DataInfo.from_dict(spec["data_info"])
+            model = REGISTRY.create(spec["type"], info, **spec["config"])
+        except (SentaeError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{self.file(MODEL_SPEC)}: {exc}") from None
         load_weights(model, self.file(weights), device)
         model.to(device)
         model.eval()
@@ -359,9 +371,12 @@ class RunLock:
     def acquire(cls, run: RunFolder) -> RunLock:
         import fcntl
 
-        run.path.mkdir(parents=True, exist_ok=True)
         path = run.file(LOCK)
-        handle = open(path, "a+", encoding="utf-8")
+        try:
+            run.path.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a+", encoding="utf-8")
+        except OSError as exc:
+            raise SentaeError(f"cannot write the run folder {run.path}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -83,6 +83,8 @@ class Range:
             return f"must be a number{or_null}, got {value!r}"
         if isinstance(value, float) and not math.isfinite(value):
             return f"must be a finite number{or_null}, got {value}"
+        if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+            return f"must be a 64-bit integer{or_null}, got {_fmt(value)}"
         if value in self:
             return None
         return f"must be {self}{or_null}, got {_fmt(value)}"
@@ -149,8 +151,8 @@ def check_declared_ranges(obj: Any, prefix: str = "") -> None:
     for name, declared in declared_ranges(type(obj)).items():
         if declared is None:
             continue
-        for path, value in _items(getattr(obj, name), prefix + name):
-            problem = declared.problem(value, _admits_none(hints[name]))
+        for path, value, allow_none in _items(getattr(obj, name), prefix + name, _admits_none(hints[name])):
+            problem = declared.problem(value, allow_none)
             if problem:
                 raise ValueError(f"{path} {problem}")
 
@@ -170,11 +172,11 @@ def _admits_none(hint: Any) -> bool:
     return typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
 
 
-def _items(value: Any, path: str) -> list[tuple[str, Any]]:
-    # A range on a list field bounds each item; messages name the item (``channels[1]``).
+def _items(value: Any, path: str, allow_none: bool) -> list[tuple[str, Any, bool]]:
+    # A range on a list field bounds each item (which may not be null); messages name the item (``channels[1]``).
     if isinstance(value, (list, tuple)):
-        return [(f"{path}[{i}]", v) for i, v in enumerate(value)]
-    return [(path, value)]
+        return [(f"{path}[{i}]", v, False) for i, v in enumerate(value)]
+    return [(path, value, allow_none)]
 
 
 def _brief_repr(value: Any) -> str:
@@ -193,8 +195,8 @@ def _fmt(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, int):
-        text = str(value)
-        return text if len(text) <= 30 else f"{text[:12]}...({len(text)} digits)"
+        # str() of a huge integer is slow and, past 4300 digits, an error of its own: name its size instead
+        return str(value) if value.bit_length() <= 100 else f"an integer of {value.bit_length()} bits"
     short = f"{value:g}"
     return short if float(short) == value else repr(value)  # 0.9999999999999999 must not print as 1
 
@@ -256,8 +258,8 @@ def _coerce(value: Any, hint: Any, where: str, path: str) -> Any:
         out = _coerce(value, args[0], where, path)
         declared = _range_of(hint)
         if declared is not None:
-            for item_path, item in _items(out, path):
-                problem = declared.problem(item, _admits_none(args[0]))
+            for item_path, item, allow_none in _items(out, path, _admits_none(args[0])):
+                problem = declared.problem(item, allow_none)
                 if problem:
                     raise ConfigError(f"{where}: '{item_path}' {problem}")
         return out
@@ -298,7 +300,10 @@ def _coerce(value: Any, hint: Any, where: str, path: str) -> Any:
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             # YAML's .nan and .inf are floats; an integer too large for a float is not finite either
-            number = float(value) if isinstance(value, float) or abs(value) < 2**1023 else math.inf
+            try:
+                number = float(value)
+            except OverflowError:
+                number = math.inf
             if not math.isfinite(number):
                 raise _Final(f"{where}: '{path}' must be a finite number, got {_fmt(value)}")
             return number

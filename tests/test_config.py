@@ -243,7 +243,7 @@ def test_overrides_nested_and_yaml_parsed(tmp_path):
             "data.source=reviews",
             "data.options.require_labels=[tense]",
             "data.options.size=240",
-            "name=my run",
+            "name=my_run",
         ],
     )
     assert recipe.train.max_steps == 10
@@ -253,7 +253,7 @@ def test_overrides_nested_and_yaml_parsed(tmp_path):
     assert recipe.train.early_stop_metric == "val/loss" and recipe.train.early_stop_patience == 2
     assert recipe.train.device == "cuda:1"
     assert recipe.data.options["require_labels"] == ["tense"] and recipe.data.options["size"] == 240
-    assert recipe.name == "my run"
+    assert recipe.name == "my_run"
 
 
 def test_override_creates_missing_and_null_sections(tmp_path):
@@ -472,12 +472,13 @@ def test_data_options_typo_is_caught_when_the_recipe_loads(tmp_path):
     "source, option, expected",
     [
         ("reviews", "size=many", "'data.options.size' must be an integer, got 'many' (str)"),
-        ("reviews", "size=60", "'data.options.size' must be an integer of at least 120"),
+        ("reviews", "size=60", "'data.options.size' must be at least 120, got 60"),
         ("yelp", "tense_labels=maybe", "'data.options.tense_labels' must be true or false, got 'maybe' (str)"),
         ("yelp", "tokenizer=wordpiece", "'data.options.tokenizer' must be one of word, bpe, unigram, got 'wordpiece'"),
         ("text", "format=xml", "'data.options.format' must be one of text, jsonl, csv, tsv or null, got 'xml' (str)"),
-        ("ptb", "max_length=0", "'data.options.max_length' must be a positive integer, got 0"),
+        ("ptb", "max_length=0", "'data.options.max_length' must be at least 1, got 0"),
         ("image_folder", "size=[4]", "'data.options.size' must be [height, width] in pixels, got [4]"),
+        ("image_folder", "size=[4, 0]", "'data.options.size[1]' must be at least 1, got 0"),
         ("hf", "streaming=true", "'data.options.hf_dataset' is required"),
     ],
 )

@@ -160,7 +160,7 @@ def test_reviews_source_limit_and_options():
     assert [data.split_size(s) for s in ("train", "val", "test")] == [50, 12, 12]
     with pytest.raises(DataError, match="unknown option 'data.options.sise'; did you mean 'size'"):
         build_data(DataConfig(source="reviews", options={"sise": 600}))
-    with pytest.raises(DataError, match="'data.options.size' must be an integer of at least 120"):
+    with pytest.raises(DataError, match="'data.options.size' must be at least 120, got"):
         build_data(DataConfig(source="reviews", options={"size": 60}))
     with pytest.raises(DataError, match="'data.options.seed' must be an integer"):
         build_data(DataConfig(source="reviews", options={"seed": "zero"}))

@@ -139,3 +139,47 @@ def test_a_model_that_does_not_fit_its_data_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="model 'rnn_lm'"):
         sentae.train(bad, out=tmp_path / "run")
     assert not (tmp_path / "run" / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"type": 3, "config": {}, "data_info": {}}, "'type' must be a string"),
+    ({"type": "mlp_vae", "config": [], "data_info": {}}, "'config' must be a mapping"),
+    ({"type": "mlp_vae", "config": {}, "data_info": "image"}, "'data_info' must be a mapping"),
+    ({"type": "mlp_vae", "config": {"hidden_sise": 3}, "data_info": {}}, "model.json: .*hidden_sise"),
+])
+def test_a_broken_model_json_is_one_line_naming_it(tmp_path, spec, message):
+    (tmp_path / "model.json").write_text(json.dumps(spec))
+    with pytest.raises(CheckpointError, match=message) as err:
+        RunFolder(tmp_path).load_model()
+    assert "\n" not in str(err.value).strip()
+
+
+def test_a_broken_config_yaml_is_one_line_naming_it(tmp_path):
+    (tmp_path / "config.yaml").write_text("model: [unclosed\n  data: 3\n")
+    with pytest.raises(CheckpointError, match="config.yaml: not valid YAML") as err:
+        RunFolder(tmp_path).read_config()
+    assert "\n" not in str(err.value)
+
+
+def test_a_run_folder_that_cannot_be_made_is_one_error():
+    with pytest.raises(SentaeError, match="cannot write the run folder /proc/sentae-test-run"):
+        sentae.train(_recipe(), out="/proc/sentae-test-run")
+
+
+def test_an_unreadable_corpus_is_one_data_error(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from sentae.errors import DataError
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c\n" * 50)
+
+    def refuse(self, *a, **kw):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    from sentae.data import build_data
+    from sentae.data.config import DataConfig
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)  # what chmod 000 does to anyone but root
+    with pytest.raises(DataError, match=r"c.txt: cannot be read \(Permission denied\)"):
+        build_data(DataConfig(source="text", path=str(corpus)))

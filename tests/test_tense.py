@@ -200,5 +200,5 @@ def test_selection_options_name_the_bad_attribute(tmp_path):
                               options={"tense_labels": True, "require_labels": ["mood"]}))
     with pytest.raises(ConfigError, match="balance names attribute 'tense'.*attributes: none"):
         build_data(DataConfig(source="text", path=str(tmp_path), options={"balance": "tense"}))
-    with pytest.raises(DataError, match="balance_max_repeat' must be a positive integer"):
+    with pytest.raises(DataError, match="balance_max_repeat' must be at least 1, got 0"):
         build_data(DataConfig(source="text", path=str(tmp_path), options={"balance_max_repeat": 0}))

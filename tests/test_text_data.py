@@ -120,7 +120,7 @@ def test_unknown_option_and_bad_values(tmp_path):
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"vocab_size": 4}, r"'data.options.vocab_size' must be an integer above 4 \(the 4 specials count\), got 4"),
+    ({"vocab_size": 4}, r"'data.options.vocab_size' must be above 4 \(or null\), got 4"),
     ({"vocab_size": "big"}, r"'data.options.vocab_size' must be an integer or null, got 'big' \(str\)"),
     ({"min_freq": 1.5}, r"'data.options.min_freq' must be an integer, got 1.5 \(float\)"),
     ({"require_labels": "tense"}, r"'data.options.require_labels' must be a list of a string or null"),

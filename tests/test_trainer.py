@@ -135,7 +135,7 @@ def test_corrupt_checkpoint_gives_clear_error_and_previous_stays(tmp_path, victi
     with pytest.raises(CheckpointError) as err:
         sentae.train(recipe(max_steps=30), out=run.path, resume=True)
     msg = str(err.value)
-    assert str(latest / victim) in msg and "truncated or corrupt" in msg and str(older) in msg
+    assert str(latest / victim) in msg and "corrupt" in msg and str(older) in msg
     assert {p.name: p.read_bytes() for p in older.iterdir()} == before
     assert load_state(older / "trainer_state.pt")["step"] == 10
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .common import friendly, read_lines
+from .common import check_folder, friendly, read_lines
 
 
 @click.group()
@@ -22,7 +22,7 @@ def classifier() -> None:
 @click.option("--out", type=click.Path(file_okay=False), help="Run folder (default: runs/<data>_<attribute>_<arch>).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a recipe field, e.g. train.max_time_s=240 or model.num_filters=50.")
-@click.option("--max-steps", type=int, default=2000, show_default=True, help="Optimizer steps at most.")
+@click.option("--max-steps", type=click.IntRange(min=1), default=2000, show_default=True, help="Optimizer steps at most.")
 @click.option("--device", default="cpu", show_default=True, help="Device of the held-out evaluation.")
 @friendly
 def train_cmd(data: str, attribute: str, arch: str, out: str | None, overrides: tuple[str, ...], max_steps: int,
@@ -33,6 +33,7 @@ def train_cmd(data: str, attribute: str, arch: str, out: str | None, overrides: 
     if out is None:
         stem = Path(data).stem if Path(data).exists() else data
         out = str(Path("runs") / f"{stem}_{attribute}_{arch}")
+    check_folder(out, "--out")
     clf = train_classifier(data, attribute, out, arch=arch, max_steps=max_steps, overrides=overrides, device=device)
     click.echo(f"run folder: {clf.path}")
     click.echo(clf.describe())

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import sys
+import tempfile
 import typing
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterable
 
 import click
 
@@ -14,7 +17,8 @@ from ..errors import SentaeError
 
 
 def friendly(fn: Callable) -> Callable:
-    """Turn sentae's errors into one line on stderr and a non-zero exit code, without a traceback."""
+    """Turn sentae's errors into one line on stderr and a non-zero exit code, without a traceback. An ``OSError``
+    that reached this far (a file the OS refused) is told the same way, naming the file."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -23,8 +27,60 @@ def friendly(fn: Callable) -> Callable:
         except SentaeError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(getattr(exc, "exit_code", 1))  # 130/143 after a signal, as a shell reports it
+        except BrokenPipeError:
+            _quiet_stdout()  # the reader went away (`sentae sample ... | head`): stop without a traceback
+            sys.exit(1)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename is not None else ""
+            click.echo(f"error: {where}{exc.strerror or str(exc).splitlines()[0]}", err=True)
+            sys.exit(1)
 
     return wrapper
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so that flushing it at exit cannot raise into the interpreter."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def check_output(output: str, option: str = "-o") -> None:
+    """Refuse, before any work, an output file that cannot be written: a folder, a file in a folder that does not
+    exist, or in one where no file can be made. ``-`` (standard output) is always fine."""
+    if output == "-":
+        return
+    path = Path(output)
+    if path.is_dir():
+        raise SentaeError(f"{option} {output}: is a folder; give the name of a file to write")
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise SentaeError(f"{option} {output}: the folder {parent} {what}")
+    _probe(parent, f"{option} {output}")
+
+
+def check_folder(folder: str | Path, option: str) -> None:
+    """Refuse, before any work, a folder that can be neither used nor created: its nearest existing ancestor must
+    be a folder in which sentae can make files."""
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise SentaeError(f"{option} {folder}: {probe} is a file, not a folder")
+    _probe(probe, f"{option} {folder}")
+
+
+def _probe(folder: Path, what: str) -> None:
+    # Asking the OS is the only reliable test: permission bits do not bind root, /proc and read-only mounts do.
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise SentaeError(f"{what}: cannot write in {folder} ({exc.strerror or exc})") from None
 
 
 def table(rows: list[list[Any]], header: list[str]) -> str:
@@ -51,8 +107,39 @@ def read_lines(source: str) -> list[str]:
 
 def write_lines(lines: list[str], output: str) -> None:
     """Write lines to ``output`` (``-``: standard output); a file is written atomically."""
-    with click.open_file(output, "w", encoding="utf-8", atomic=output != "-") as fh:
-        fh.write("\n".join(lines) + "\n")
+    write_chunks([lines], output)
+
+
+def write_chunks(chunks: Iterable[list[str]], output: str, total: int | None = None) -> None:
+    """Write each chunk of lines as soon as it is made, so that memory stays bounded however many there are. A
+    file is written atomically: it appears, complete, only when the last chunk is in. With ``total`` and a
+    terminal on stderr, a progress bar counts the lines (not when the lines go to that same terminal)."""
+    from ..io import atomic_open_text
+
+    bar = _progress_bar(total, output)
+    try:
+        if output == "-":
+            for chunk in filter(None, chunks):
+                click.echo("\n".join(chunk))
+                if bar is not None:
+                    bar.update(len(chunk))
+            return
+        with atomic_open_text(output) as fh:
+            for chunk in filter(None, chunks):
+                fh.write("\n".join(chunk) + "\n")
+                if bar is not None:
+                    bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _progress_bar(total: int | None, output: str):
+    if total is None or not sys.stderr.isatty() or (output == "-" and sys.stdout.isatty()):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, file=sys.stderr, unit=" sentences", dynamic_ncols=True)
 
 
 def parse_attrs(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -3,7 +3,20 @@ from __future__ import annotations
 
 import click
 
-from .common import decoding, decoding_options, friendly, parse_attrs, read_lines, table, write_lines
+from ..errors import SentaeError
+from .common import (
+    check_output,
+    decoding,
+    decoding_options,
+    friendly,
+    parse_attrs,
+    read_lines,
+    table,
+    write_chunks,
+    write_lines,
+)
+
+GRID_MAX = 100_000  # sentences in one --grid table, which is held in memory to align its columns
 
 
 def _text_sampler(run: str, device: str):
@@ -14,7 +27,8 @@ def _text_sampler(run: str, device: str):
 
 @click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
-@click.option("-n", "--num", default=10, show_default=True, help="Number of sentences (per cell with --grid).")
+@click.option("-n", "--num", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Number of sentences (per cell with --grid), generated and written in batches.")
 @click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
               help="Controllable models: fix an attribute of the samples, e.g. --attr tense=future (repeatable).")
 @click.option("--grid", is_flag=True, help="Controllable models: a table of samples for every combination of values.")
@@ -24,11 +38,17 @@ def _text_sampler(run: str, device: str):
 def sample(run: str, num: int, attrs: tuple[str, ...], grid: bool, output: str, device: str, seed: int | None,
            **kw) -> None:
     """Sample sentences from the prior of a trained text model in RUN."""
-    sampler = _text_sampler(run, device)
+    check_output(output)
     fixed = parse_attrs(attrs)
+    sampler = _text_sampler(run, device)
     if not grid:
-        write_lines(sampler.sample(num, seed=seed, attributes=fixed, **decoding(kw)), output)
+        # in batches, each written as it comes: memory stays bounded for any -n
+        write_chunks(sampler.iter_samples(num, seed=seed, attributes=fixed, **decoding(kw)), output, total=num)
         return
+    n_cells = len(sampler.grid_cells(fixed))
+    if n_cells * num > GRID_MAX:
+        raise SentaeError(f"sample --grid: {n_cells} cells x {num} sentences is more than the {GRID_MAX:,} one table "
+                          f"holds; sample one cell with --attr instead (written as it is made)")
     cells = sampler.sample_grid(num, fixed, seed=seed, **decoding(kw))  # cell i uses seed + i
     names = list(sampler.controlled)
     rows = [[*(cell[a] for a in names), s] for cell, sentences in cells for s in sentences]
@@ -43,6 +63,7 @@ def sample(run: str, num: int, attrs: tuple[str, ...], grid: bool, output: str, 
 @friendly
 def reconstruct(run: str, input: str, output: str, device: str, seed: int | None, **kw) -> None:
     """Encode each sentence of INPUT (a file, or - for standard input) and decode it from its posterior mean."""
+    check_output(output)
     sampler = _text_sampler(run, device)
     write_lines(sampler.reconstruct(read_lines(input), seed=seed, **decoding(kw)), output)
 
@@ -51,7 +72,8 @@ def reconstruct(run: str, input: str, output: str, device: str, seed: int | None
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.argument("first")
 @click.argument("second")
-@click.option("--steps", default=5, show_default=True, help="Sentences on the path, both ends included.")
+@click.option("--steps", type=click.IntRange(min=2), default=5, show_default=True,
+              help="Sentences on the path, both ends included.")
 @click.option("--method", type=click.Choice(["linear", "slerp"]), default="linear", show_default=True)
 @click.option("-o", "--output", default="-", help="File to write (default: standard output).")
 @decoding_options
@@ -59,6 +81,7 @@ def reconstruct(run: str, input: str, output: str, device: str, seed: int | None
 def interpolate(run: str, first: str, second: str, steps: int, method: str, output: str, device: str,
                 seed: int | None, **kw) -> None:
     """Decode sentences along the latent path from FIRST to SECOND."""
+    check_output(output)
     sampler = _text_sampler(run, device)
     write_lines(sampler.interpolate(first, second, steps, method, seed=seed, **decoding(kw)), output)
 
@@ -72,7 +95,8 @@ def interpolate(run: str, first: str, second: str, steps: int, method: str, outp
 @click.option("--scale", default=1.0, show_default=True, help="k in z + k * offset.")
 @click.option("--labelled", type=click.Path(exists=True, dir_okay=False), default=None,
               help="JSONL/CSV/TSV with a text column and the attribute's column (default: the run's training data).")
-@click.option("--count", default=2000, show_default=True, help="Labelled sentences per side for the mean codes.")
+@click.option("--count", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Labelled sentences per side for the mean codes.")
 @click.option("-o", "--output", default="-", help="File to write (default: standard output).")
 @decoding_options
 @friendly
@@ -84,6 +108,7 @@ def transfer(run: str, input: str, attribute: str, to: str, source: str | None, 
     apply). Any other model uses latent vector arithmetic: offset = mean code of sentences with value TO - mean
     code of the others (or of --from); each sentence is decoded from its code + SCALE * offset.
     """
+    check_output(output)
     sampler = _text_sampler(run, device)
     lines = read_lines(input)
     out = sampler.transfer(lines, {attribute: to}, scale=scale, source=source, labelled=labelled, count=count,
@@ -94,10 +119,11 @@ def transfer(run: str, input: str, attribute: str, to: str, source: str | None, 
 @click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.argument("text")
-@click.option("-n", "--num", default=5, show_default=True, help="Neighbours to show.")
+@click.option("-n", "--num", type=click.IntRange(min=1), default=5, show_default=True, help="Neighbours to show.")
 @click.option("--pool", type=click.Path(exists=True, dir_okay=False), default=None,
               help="File of sentences to search (default: the run's training data).")
-@click.option("--count", default=20000, show_default=True, help="Search the first COUNT training sentences.")
+@click.option("--count", type=click.IntRange(min=1), default=20000, show_default=True,
+              help="Search the first COUNT training sentences.")
 @click.option("--metric", type=click.Choice(["euclidean", "cosine"]), default="euclidean", show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @friendly

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import friendly, table
+from .common import check_folder, check_output, friendly, table
 
 
 @click.command()
@@ -23,6 +23,7 @@ def train(recipe: str, overrides: tuple[str, ...], out: str | None, resume: bool
     from ..api import train as train_api
     from ..training.distributed import from_env
 
+    check_folder(out if out is not None else "runs", "--out")
     run = train_api(recipe, overrides, out=out, resume=resume)
     if not from_env().is_main:  # under torchrun, one summary is enough
         return
@@ -38,12 +39,15 @@ def train(recipe: str, overrides: tuple[str, ...], out: str | None, resume: bool
 @click.command("eval")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--split", default="test", show_default=True, help="Held-out split to evaluate.")
-@click.option("--iw-samples", default=500, show_default=True, help="Importance samples K for the IW-NLL.")
-@click.option("--max-sentences", type=int, default=None, help="Evaluate a fixed random subset of this size.")
-@click.option("--subset-seed", default=0, show_default=True, help="Seed of that subset.")
-@click.option("--prior-samples", default=1000, show_default=True, help="Prior samples for distinct-n and uniqueness.")
-@click.option("--batch-size", default=50, show_default=True)
-@click.option("--seed", default=0, show_default=True)
+@click.option("--iw-samples", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Importance samples K for the IW-NLL.")
+@click.option("--max-sentences", type=click.IntRange(min=1), default=None,
+              help="Evaluate a fixed random subset of this size.")
+@click.option("--subset-seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of that subset.")
+@click.option("--prior-samples", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Prior samples for distinct-n and uniqueness.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the report as JSON here.")
 @friendly
@@ -53,6 +57,8 @@ def eval_cmd(run: str, json_out: str | None, **kw) -> None:
     from ..api import evaluate, format_report
     from ..io import atomic_write_text
 
+    if json_out:
+        check_output(json_out, "--json")  # before the evaluation, which may take long
     report = evaluate(run, **kw)
     click.echo(format_report(report))
     if json_out:

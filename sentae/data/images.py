@@ -131,7 +131,7 @@ class ImageFolderOptions:
     """Options of the ``image_folder`` source."""
 
     grayscale: bool = True  # convert every image to one channel; false keeps RGB (3 channels)
-    size: Annotated[list[int] | None, Range(1)] = None  # [height, width] in pixels, at least 1 each, to resize every image to (null: as read)
+    size: Annotated[list[int] | None, Range(1)] = None  # [height, width] in pixels, to resize every image to (null: as read)
 
     def __post_init__(self) -> None:
         check_declared_ranges(self, "data.options.")

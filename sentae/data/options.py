@@ -19,15 +19,15 @@ class TextOptions:
     """Options of every text source: tokenizer, lengths, tense labels, selection and balancing."""
 
     tokenizer: Literal["word", "bpe", "unigram"] = "word"  # how sentences become token ids
-    vocab_size: Annotated[int | None, Range(4, low_open=True)] = None  # largest vocabulary, 4 specials included, above 4 (null: every train word for word, 8000 otherwise)
-    min_freq: Annotated[int, Range(1)] = 1  # least train-split count of a word kept in a word vocabulary, at least 1
-    max_length: Annotated[int, Range(1)] = 50  # tokens per sentence without bos/eos, at least 1; longer ones follow length_policy
+    vocab_size: Annotated[int | None, Range(4, low_open=True)] = None  # largest vocabulary, 4 specials included (null: every train word for word, 8000 otherwise)
+    min_freq: Annotated[int, Range(1)] = 1  # least train-split count of a word kept in a word vocabulary
+    max_length: Annotated[int, Range(1)] = 50  # tokens per sentence without bos/eos; longer ones follow length_policy
     length_policy: Literal["truncate", "drop"] = "truncate"  # what happens to a sentence over max_length
-    max_line_tokens: Annotated[int, Range(1)] = 1000  # a longer line of a file is an error (one sentence a line is expected), at least 1
+    max_line_tokens: Annotated[int, Range(1)] = 1000  # a longer line of a file is an error (one sentence a line is expected)
     tense_labels: bool = False  # add the attribute tense (past/present/future) from the rule-based labeller
     require_labels: list[str] | None = None  # keep only sentences labelled for every attribute named (null: all)
     balance: str | None = None  # an attribute whose rarer values are repeated in train (null: no re-weighting)
-    balance_max_repeat: Annotated[int, Range(1)] = 4  # most times one train sentence is repeated by balance, at least 1
+    balance_max_repeat: Annotated[int, Range(1)] = 4  # most times one train sentence is repeated by balance
 
     def __post_init__(self) -> None:
         check_declared_ranges(self, "data.options.")  # also the fields of subclasses (ReviewsOptions' size, ...)

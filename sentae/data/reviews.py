@@ -350,8 +350,8 @@ class ReviewsOptions(TextOptions):
     """Options of the ``reviews`` source: the text options, and how many sentences to generate from which seed."""
 
     # At least 20 per sentiment x tense cell, so that val and test (5 % each) get some of each.
-    size: Annotated[int, Range(120)] = 24_000  # sentences generated, at least 120
-    seed: Annotated[int, SEED] = 0  # seed of the grammar's random choices, in [0, 2**32 - 1] like every seed
+    size: Annotated[int, Range(120)] = 24_000  # sentences generated
+    seed: Annotated[int, SEED] = 0  # seed of the grammar's random choices
 
 
 @register_source("reviews", options=ReviewsOptions)

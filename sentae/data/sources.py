@@ -79,8 +79,13 @@ def get_source(name: str) -> Source:
 
 
 def build_data(cfg: DataConfig) -> DataModule:
-    """Build the DataModule a recipe's ``data`` section describes."""
-    return get_source(cfg.source).build(cfg)
+    """Build the DataModule a recipe's ``data`` section describes. A file or folder the OS will not let sentae
+    read is one ``DataError`` naming it."""
+    try:
+        return get_source(cfg.source).build(cfg)
+    except OSError as exc:
+        where = exc.filename or cfg.path or cfg.source
+        raise DataError(f"{where}: cannot be read ({exc.strerror or exc})") from None
 
 
 def resolve_options(source: str, options: dict[str, Any], where: str) -> dict[str, Any]:

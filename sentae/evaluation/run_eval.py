@@ -10,6 +10,7 @@ import torch
 
 from ..errors import SentaeError
 from ..generation.loading import load_sampler
+from ..generation.text_sampler import check_count
 from ..model import has_latent, is_controllable, is_sentence_model
 from ..nn.latent import gaussian_kl
 from ..run import RunFolder
@@ -17,11 +18,27 @@ from .subsets import subset_indices
 from .text import active_units, corpus_bleu, distinct_n, iw_log_likelihood, mutual_information, uniqueness
 
 
+def check_eval_arguments(*, iw_samples: int = 1, max_sentences: int | None = None, max_images: int | None = None,
+                         prior_samples: int = 1, batch_size: int = 1, subset_seed: int = 0, seed: int = 0) -> None:
+    """One ``SentaeError`` for the first count that makes no sense (a zero or negative subset would silently
+    evaluate nothing or a slice; zero importance samples, no bound at all)."""
+    check_count("iw_samples", iw_samples)
+    check_count("prior_samples", prior_samples)
+    check_count("batch_size", batch_size)
+    for name, value in (("max_sentences", max_sentences), ("max_images", max_images)):
+        if value is not None:
+            check_count(name, value)
+    check_count("subset_seed", subset_seed, 0)
+    check_count("seed", seed, 0)
+
+
 @torch.no_grad()
 def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int = 500, max_sentences: int | None = None,
                       subset_seed: int = 0, prior_samples: int = 1000, batch_size: int = 50, seed: int = 0,
                       device: str = "cpu", data=None) -> dict[str, Any]:
     """Evaluate a trained text model on a held-out split; returns a JSON-ready report."""
+    check_eval_arguments(iw_samples=iw_samples, max_sentences=max_sentences, prior_samples=prior_samples,
+                         batch_size=batch_size, subset_seed=subset_seed, seed=seed)
     run_dir = Path(run_dir)
     sampler = load_sampler(run_dir, device)
     model = sampler.model

@@ -16,6 +16,10 @@ def evaluate_run(run_dir: str | Path, split: str = "test", *, iw_samples: int = 
     Text: ``iw_samples`` importance samples per sentence, ``max_sentences`` a fixed subset (``subset_seed``),
     ``prior_samples`` for distinct-n. Image: ``max_images`` a fixed subset; figures go to ``RUN/report/``.
     ``batch_size``: examples per forward pass, for both."""
+    from .run_eval import check_eval_arguments
+
+    check_eval_arguments(iw_samples=iw_samples, max_sentences=max_sentences, max_images=max_images,
+                         prior_samples=prior_samples, batch_size=batch_size, subset_seed=subset_seed, seed=seed)
     run = RunFolder(run_dir)
     modality = run.modality()
     if modality is None:

@@ -28,13 +28,13 @@ class StepDecoder(Protocol):
 @dataclass
 class DecodeConfig:
     strategy: Literal["greedy", "beam", "sample"] = "greedy"  # greedy, beam search or sampling
-    max_length: Annotated[int, Range(1)] = 30  # tokens generated at most, eos included, at least 1
-    beam: Annotated[int, Range(1)] = 5  # beam width (strategy "beam"), at least 1
+    max_length: Annotated[int, Range(1)] = 30  # tokens generated at most, eos included
+    beam: Annotated[int, Range(1)] = 5  # beam width (strategy "beam")
     # Any finite value is meaningful: above 0 favours longer beams, 0 ranks by raw log-probability, below 0 shorter.
     length_penalty: Annotated[float, ANY_VALUE] = 1.0  # beam: score / length**length_penalty (0 = raw log-probability)
-    temperature: Annotated[float, Range(0, low_open=True)] = 1.0  # sample: logits / temperature, above 0
-    top_k: Annotated[int, Range(0)] = 0  # sample: keep the k most probable tokens, 0 or more (0 = all)
-    top_p: Annotated[float, Range(0, 1, low_open=True)] = 1.0  # sample: keep the smallest set whose probability reaches p, in (0, 1] (1 = all)
+    temperature: Annotated[float, Range(0, low_open=True)] = 1.0  # sample: logits / temperature
+    top_k: Annotated[int, Range(0)] = 0  # sample: keep the k most probable tokens (0 = all)
+    top_p: Annotated[float, Range(0, 1, low_open=True)] = 1.0  # sample: keep the smallest set whose probability reaches p (1 = all)
 
     def __post_init__(self) -> None:
         # Decoding options come from the command line and the Python API, not from a recipe: a SentaeError,

@@ -3,8 +3,9 @@ text model."""
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Iterator, Literal, Sequence
 
 import torch
 
@@ -13,6 +14,18 @@ from ..model import SentaeModel, has_latent, is_controllable
 from .decoding import DecodeConfig, check_decoding
 from .labelled import Labelled, read_labelled_file, training_pairs, training_texts
 from .sampler import Sampler
+
+SAMPLE_BATCH = 256  # sentences decoded at once: what bounds memory however many are asked for
+MAX_STEPS = 10_000  # sentences on one interpolation path
+
+
+def check_count(what: str, value: Any, low: int = 1) -> int:
+    """``value`` if it is an integer of at least ``low``; else one ``SentaeError`` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SentaeError(f"{what} must be an integer, got {value!r}")
+    if value < low:
+        raise SentaeError(f"{what} must be at least {low}, got {value}")
+    return value
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -56,6 +69,10 @@ class TextSampler(Sampler):
         """A ``DecodeConfig`` from decoding options (``None`` values mean "the default"); an unknown option is an
         error that names the closest one."""
         kw = {k: v for k, v in check_decoding(kw, "decoding").items() if v is not None}
+        for name, value in kw.items():
+            # NaN passes every comparison the config makes, and would sample garbage instead of failing
+            if isinstance(value, float) and not math.isfinite(value):
+                raise SentaeError(f"decoding: {name} must be a finite number, got {value}")
         # data max_length counts bos and eos; a generated sentence counts its eos only
         kw.setdefault("max_length", (self.info.max_length or 31) - 1)
         return DecodeConfig(**kw)
@@ -121,16 +138,36 @@ class TextSampler(Sampler):
         >>> sampler.sample(5, attributes={"sentiment": "positive", "tense": "future"})  # doctest: +SKIP
         >>> sampler.sample(5, attributes={"tense": "past"}, strategy="sample", top_p=0.9)  # doctest: +SKIP
         """
+        return [s for chunk in self.iter_samples(n, seed, attributes, **decoding) for s in chunk]
+
+    def iter_samples(self, n: int, seed: int | None = None, attributes: dict[str, str] | None = None,
+                     batch_size: int = SAMPLE_BATCH, **decoding: Any) -> Iterator[list[str]]:
+        """:meth:`sample`'s ``n`` sentences as lists of at most ``batch_size``, each decoded when it is asked for;
+        the batch starting at sentence ``j`` uses seed ``seed + j``. The arguments are checked at once.
+
+        >>> for batch in sampler.iter_samples(10_000, seed=0): ...  # doctest: +SKIP
+        """
+        check_count("sample: n", n)
+        check_count("sample: batch_size", batch_size)
         if attributes is not None and not isinstance(attributes, dict):
             raise SentaeError(f"sample: attributes must be a mapping such as {{'tense': 'past'}}, got {attributes!r}")
         cfg = self.decode_config(**{"strategy": "sample", **decoding})
-        g = self._generator(seed)
-        chosen = self.attribute_indices(dict(attributes or {}), n)
-        z = torch.randn(n, self.model.latent_size, generator=g, device=self.device) if self.has_latent else None
-        if self.controlled:
-            attrs = {**self.model.random_attributes(n, self.device, g), **chosen}
-            z = self.model.full_code(z, attrs)
-        return self.to_text(self.model.generate(z, n, cfg, g))
+        fixed = dict(attributes or {})
+        self.attribute_indices(fixed, 1)  # an unknown attribute or value fails before anything is decoded
+        return self._sample_batches(n, seed, fixed, batch_size, cfg)
+
+    @torch.no_grad()
+    def _sample_batches(self, n: int, seed: int | None, fixed: dict[str, str], batch_size: int,
+                        cfg: DecodeConfig) -> Iterator[list[str]]:
+        for start in range(0, n, batch_size):
+            k = min(batch_size, n - start)
+            g = self._generator(None if seed is None else seed + start)
+            chosen = self.attribute_indices(fixed, k)
+            z = torch.randn(k, self.model.latent_size, generator=g, device=self.device) if self.has_latent else None
+            if self.controlled:
+                attrs = {**self.model.random_attributes(k, self.device, g), **chosen}
+                z = self.model.full_code(z, attrs)
+            yield self.to_text(self.model.generate(z, k, cfg, g))
 
     def grid_cells(self, fixed: dict[str, str] | None = None) -> list[dict[str, str]]:
         """Every combination of the controlled attributes' values (an attribute in ``fixed`` keeps its value), in
@@ -154,8 +191,11 @@ class TextSampler(Sampler):
 
         >>> for cell, sentences in sampler.sample_grid(3, seed=0, top_p=0.9): ...  # doctest: +SKIP
         """
+        check_count("sample_grid: per_cell", per_cell)
+        if batch_size is not None:
+            check_count("sample_grid: batch_size", batch_size)
         out = []
-        step = batch_size or max(per_cell, 1)
+        step = batch_size or per_cell
         for i, cell in enumerate(self.grid_cells(fixed)):
             sentences: list[str] = []
             for start in range(0, per_cell, step):
@@ -192,15 +232,25 @@ class TextSampler(Sampler):
 
     @torch.no_grad()
     def reconstruct(self, texts: Sequence[str], seed: int | None = None, **decoding: Any) -> list[str]:
-        """Decode the posterior mean of each sentence (greedy unless ``strategy`` says otherwise)."""
-        return self.decode(self.codes(texts), seed=seed, **decoding)
+        """Decode the posterior mean of each sentence (greedy unless ``strategy`` says otherwise), in batches of
+        ``SAMPLE_BATCH`` (the batch starting at sentence ``j`` uses seed ``seed + j``)."""
+        texts = list(texts)
+        if not texts:
+            raise SentaeError("no input sentences")
+        self.decode_config(**decoding)  # a bad option fails before any work
+        out: list[str] = []
+        for start in range(0, len(texts), SAMPLE_BATCH):
+            chunk_seed = None if seed is None else seed + start
+            out += self.decode(self.codes(texts[start : start + SAMPLE_BATCH]), seed=chunk_seed, **decoding)
+        return out
 
     @torch.no_grad()
     def interpolate(self, a: str, b: str, steps: int = 5, method: Literal["linear", "slerp"] = "linear",
                     seed: int | None = None, **decoding: Any) -> list[str]:
         """Sentences decoded along the path between the codes of ``a`` and ``b`` (both ends included)."""
-        if steps < 2:
-            raise SentaeError(f"interpolate needs steps >= 2, got {steps}")
+        check_count("interpolate: steps", steps, 2)
+        if steps > MAX_STEPS:
+            raise SentaeError(f"interpolate: steps must be at most {MAX_STEPS:,}, got {steps:,}")
         if method not in ("linear", "slerp"):
             raise SentaeError(f"unknown interpolation '{method}' (linear, slerp)")
         za, zb = self.codes([a, b])
@@ -232,6 +282,7 @@ class TextSampler(Sampler):
         """mean code of sentences whose ``attribute`` is ``to`` - mean code of those whose value is ``source``
         (default: every other value). Up to ``count`` sentences per side, a fixed random choice under ``seed``."""
         self._require_latent("do latent arithmetic")
+        check_count("attribute_offset: count", count)
         key = (attribute, to, source, labelled if isinstance(labelled, (str, Path, type(None))) else id(labelled),
                count, seed)
         if key in self._offsets:
@@ -285,6 +336,9 @@ class TextSampler(Sampler):
             raise SentaeError("transfer: name the attribute and the value to move toward "
                               "(attributes={'sentiment': 'positive'}, or attribute=..., to=...)")
         self.decode_config(**decoding)  # an unknown decoding option fails before any work
+        check_count("transfer: count", count)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
+            raise SentaeError(f"transfer: scale must be a finite number, got {scale!r}")
         if self.controlled:
             return self.decode(self.codes(texts, values), seed=seed, **decoding)
         if len(values) > 1:
@@ -300,8 +354,8 @@ class TextSampler(Sampler):
         """The ``n`` sentences nearest to ``text`` in latent space (posterior means), among ``pool`` or the first
         ``count`` sentences of the run's training data; with their distances (cosine: 1 - cosine similarity)."""
         self._require_latent("find neighbours")
-        if n < 1:
-            raise SentaeError(f"neighbours needs n >= 1, got {n}")
+        check_count("neighbours: n", n)
+        check_count("neighbours: count", count)
         if metric not in ("euclidean", "cosine"):
             raise SentaeError(f"unknown metric '{metric}' (euclidean, cosine)")
         key = (id(pool) if pool is not None else None, count)

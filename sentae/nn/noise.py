@@ -19,11 +19,11 @@ PROBABILITY = Range(0, 1)
 
 @dataclass
 class TextNoiseConfig:
-    drop: Annotated[float, PROBABILITY] = 0.0  # probability that a word is deleted, in [0, 1] (Shen et al.: 0.3)
-    blank: Annotated[float, PROBABILITY] = 0.0  # probability that a word is replaced by the blank token (<unk>), in [0, 1]
-    substitute: Annotated[float, PROBABILITY] = 0.0  # probability that a word is replaced by a random vocabulary word, in [0, 1]
-    shuffle: Annotated[float, PROBABILITY] = 0.0  # probability that a sentence's words are shuffled locally, in [0, 1]
-    shuffle_distance: Annotated[int, Range(1)] = 3  # k: a shuffled word moves at most k positions, at least 1
+    drop: Annotated[float, PROBABILITY] = 0.0  # probability that a word is deleted (Shen et al.: 0.3)
+    blank: Annotated[float, PROBABILITY] = 0.0  # probability that a word is replaced by the blank token (<unk>)
+    substitute: Annotated[float, PROBABILITY] = 0.0  # probability that a word is replaced by a random vocabulary word
+    shuffle: Annotated[float, PROBABILITY] = 0.0  # probability that a sentence's words are shuffled locally
+    shuffle_distance: Annotated[int, Range(1)] = 3  # k: a shuffled word moves at most k positions
 
     def __post_init__(self) -> None:
         check_declared_ranges(self, "noise.")

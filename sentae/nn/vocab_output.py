@@ -24,8 +24,8 @@ from ..schema import Range, check_declared_ranges
 @dataclass
 class SoftmaxConfig:
     kind: Literal["full", "adaptive"] = "full"  # full: one projection onto the vocabulary; adaptive: Grave et al. 2017
-    cutoffs: Annotated[list[int], Range(1)] = field(default_factory=lambda: [2000, 6000])  # adaptive: token ids where the short list and each tail cluster end, at least 1 each
-    div_value: Annotated[float, Range(1)] = 4.0  # adaptive: tail cluster i projects to hidden_size / div_value**(i+1) dimensions first, at least 1
+    cutoffs: Annotated[list[int], Range(1)] = field(default_factory=lambda: [2000, 6000])  # adaptive: token ids where the short list and each tail cluster end
+    div_value: Annotated[float, Range(1)] = 4.0  # adaptive: tail cluster i projects to hidden_size / div_value**(i+1) dimensions first
 
     def __post_init__(self) -> None:
         if self.kind not in ("full", "adaptive"):

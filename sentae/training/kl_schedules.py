@@ -15,11 +15,11 @@ from ..schema import Range, check_declared_ranges
 @dataclass
 class KLSchedule:
     kind: Literal["constant", "linear", "sigmoid", "cyclical"] = "constant"  # shape of the schedule
-    beta: Annotated[float, Range(0)] = 1.0  # final (maximum) weight of the KL term, 0 or more
-    warmup_steps: Annotated[int, Range(0)] = 10000  # linear: steps from 0 to beta; sigmoid: steps to the midpoint x2; 0 or more
-    sigmoid_slope: Annotated[float, Range(0, low_open=True)] = 0.0025  # sigmoid: steepness k in beta / (1 + exp(-k (step - warmup_steps/2))), above 0
-    cycles: Annotated[int, Range(1)] = 4  # cyclical: number of cycles M over the run, at least 1
-    ramp_ratio: Annotated[float, Range(0, 1, low_open=True)] = 0.5  # cyclical: share R of each cycle spent increasing the weight, in (0, 1]
+    beta: Annotated[float, Range(0)] = 1.0  # final (maximum) weight of the KL term
+    warmup_steps: Annotated[int, Range(0)] = 10000  # linear: steps from 0 to beta; sigmoid: steps to the midpoint x2
+    sigmoid_slope: Annotated[float, Range(0, low_open=True)] = 0.0025  # sigmoid: steepness k in beta / (1 + exp(-k (step - warmup_steps/2)))
+    cycles: Annotated[int, Range(1)] = 4  # cyclical: number of cycles M over the run
+    ramp_ratio: Annotated[float, Range(0, 1, low_open=True)] = 0.5  # cyclical: share R of each cycle spent increasing the weight
 
     def __post_init__(self) -> None:
         if self.kind not in ("constant", "linear", "sigmoid", "cyclical"):

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import math
-import random
 import signal
-import threading
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..data.base import DataModule
-from ..errors import CheckpointError, SentaeError, TrainingError, TrainingInterrupted
+from ..errors import CheckpointError, TrainingError, TrainingInterrupted
 from ..io import atomic_copy
 from ..model import Batch, SentaeModel, StepContext
 from ..run import BEST_WEIGHTS, CHECKPOINTS, TRAINER_STATE, WEIGHTS, RunFolder
@@ -26,7 +23,10 @@ from ..weights import load_weights, save_weights
 from . import checkpoint as ckpt
 from . import distributed as dist_util
 from .config import TrainConfig
+from .devices import lr_multiplier, resolve_device, seed_everything, to_device
 from .logging import MetricsLogger, Progress
+from .loop_state import FIXED_ON_RESUME, LoopState, Optimization
+from .signals import StopSignals
 
 
 @dataclass
@@ -38,94 +38,6 @@ class TrainResult:
     best_metric: float | None
     val_metrics: dict[str, float] = field(default_factory=dict)  # last validation
     out_of_time: bool = False  # stopped by train.max_time_s
-
-
-@dataclass
-class LoopState:
-    """Where the training loop stands; saved in every checkpoint (as plain keys) so that a resumed run continues
-    exactly where the interrupted one was."""
-
-    step: int = 0  # optimizer steps taken
-    epoch: int = 0  # epochs started
-    pos: int = 0  # micro-batches of the current epoch consumed
-    best: float | None = None  # best value of train.early_stop_metric so far
-    bad_evals: int = 0  # validations in a row without improvement
-    skipped: int = 0  # steps skipped for a non-finite loss, in total
-    streak: int = 0  # non-finite losses in a row
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, saved: dict[str, Any]) -> LoopState:
-        return cls(**{f.name: saved[f.name] for f in fields(cls)})
-
-
-@dataclass
-class _Optimization:
-    """What one optimizer step needs besides the batch: the model (and its DDP wrapper), the optimizers in the
-    order the model declares them, their schedules, the fp16 scaler, the autocast dtype and the device."""
-
-    wrapped: nn.Module
-    model: SentaeModel
-    optimizers: dict[str, torch.optim.Optimizer]
-    schedulers: dict[str, Any]
-    scaler: torch.amp.GradScaler
-    amp_dtype: torch.dtype | None
-    device: torch.device
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.optimizers)
-
-
-# What a resume can honour. Everything in TrainConfig may change on --resume except these, which the restored
-# optimizer state, lr schedule or data order already fix: changing them would be recorded but not happen.
-FIXED_ON_RESUME = ("lr", "weight_decay", "batch_size", "grad_accum", "seed", "precision", "early_stop_metric",
-                   "early_stop_mode")
-
-
-class StopSignals:
-    """SIGTERM and SIGINT ask training to stop after the current optimizer step, with a checkpoint (what a batch
-    scheduler sends before it kills a job). A second SIGINT stops at once (KeyboardInterrupt). Only the main thread
-    can install handlers; elsewhere signals keep their default behaviour."""
-
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for sig in self.SIGNALS:
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.received is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # the second Ctrl-C: stop now
-        self.received = signum
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-        self._previous.clear()
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SentaeError(f"train.device is '{name}' but CUDA is not available on this machine")
-    return device
 
 
 class _StepModule(nn.Module):
@@ -186,7 +98,7 @@ class Trainer:
             # Adversarial and wake-sleep models use a different subset of parameters per optimizer.
             wrapped = DDP(wrapped, device_ids=[device.index] if device.type == "cuda" else None,
                           find_unused_parameters=len(opt_map) > 1)
-        opt = _Optimization(
+        opt = Optimization(
             wrapped=wrapped, model=model, optimizers=opt_map,
             schedulers={n: torch.optim.lr_scheduler.LambdaLR(o, self._lr_lambda) for n, o in opt_map.items()},
             scaler=torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16"),
@@ -309,7 +221,7 @@ class Trainer:
             )
         return batches
 
-    def _optimizer_step(self, opt: _Optimization, data: DataModule, micro: list[list[int]], state: LoopState
+    def _optimizer_step(self, opt: Optimization, data: DataModule, micro: list[list[int]], state: LoopState
                         ) -> tuple[dict[str, float], bool]:
         """One step of every optimizer, in the model's order, over the micro-batches ``micro``. Returns the step's
         metrics and whether its loss was finite (a non-finite step changes no weight)."""
@@ -409,7 +321,7 @@ class Trainer:
         return dist_util.broadcast_flag(stop, self.dist, device)
 
     # ------------------------------------------------------------------------------------------------------------
-    def _state_dict(self, opt: _Optimization, state: LoopState) -> dict[str, Any]:
+    def _state_dict(self, opt: Optimization, state: LoopState) -> dict[str, Any]:
         return {
             **state.to_dict(),
             "optimizers": {n: o.state_dict() for n, o in opt.optimizers.items()},
@@ -419,12 +331,12 @@ class Trainer:
             "train_config": asdict(self.cfg),
         }
 
-    def _checkpoint(self, opt: _Optimization, state: LoopState) -> None:
+    def _checkpoint(self, opt: Optimization, state: LoopState) -> None:
         if self.dist.is_main:
             ckpt.write_checkpoint(self.run, state.step, opt.model, self._state_dict(opt, state), self.cfg.keep_last)
         dist_util.barrier(self.dist)
 
-    def _stop_on_signal(self, opt: _Optimization, state: LoopState, signum: int | None, progress) -> None:
+    def _stop_on_signal(self, opt: Optimization, state: LoopState, signum: int | None, progress) -> None:
         """After a signal: checkpoint the step just finished (not inside a run of non-finite losses, whose last
         good checkpoint stays the newest) and stop with a line that says how to resume."""
         name = signal.Signals(signum).name if signum is not None else "a signal on another process"
@@ -465,7 +377,7 @@ class Trainer:
             save_weights(model, self.run.file(WEIGHTS))
         atomic_copy(self.run.checkpoints()[-1] / TRAINER_STATE, self.run.file(TRAINER_STATE))
 
-    def _restore(self, opt: _Optimization) -> LoopState:
+    def _restore(self, opt: Optimization) -> LoopState:
         checkpoints = self.run.checkpoints()
         if not checkpoints:
             raise CheckpointError(f"--resume: no checkpoint in {self.run.file(CHECKPOINTS)} to resume from")
@@ -512,24 +424,3 @@ class Trainer:
             f"(train.max_nonfinite={self.cfg.max_nonfinite}); {where}. Lower train.lr or set train.clip_norm"
             + (" or use train.precision=fp32" if self.cfg.precision != "fp32" else "")
         )
-
-
-def to_device(batch: Batch, device: torch.device) -> Batch:
-    """Move a batch to ``device``. For CUDA the tensors go through pinned (page-locked) memory first, so the copy
-    is a real asynchronous DMA (``non_blocking``) that overlaps with the host's work; on the CPU nothing moves."""
-    if device.type != "cuda":
-        return {k: v.to(device) for k, v in batch.items()}
-    return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
-
-
-def lr_multiplier(step: int, warmup: int, total: int, decay: str = "none", final: float = 0.0) -> float:
-    """Learning-rate factor at ``step``: ``(step + 1) / warmup`` during warm-up, then 1 (``none``) or a fall from 1
-    to ``final`` that ends at ``total`` steps, along a half cosine or a straight line."""
-    if warmup and step < warmup:
-        return min(1.0, (step + 1) / warmup)
-    if decay == "none":
-        return 1.0
-    progress = min(1.0, max(0.0, (step - warmup) / max(1, total - warmup)))
-    shape = 0.5 * (1.0 + math.cos(math.pi * progress)) if decay == "cosine" else 1.0 - progress
-    return final + (1.0 - final) * shape
-

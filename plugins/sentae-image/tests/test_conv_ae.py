@@ -47,5 +47,5 @@ def test_shift_augmentation_only_while_training():
     assert not torch.equal(model.augment(x), x)
     model.eval()
     assert torch.equal(model.augment(x), x)
-    with pytest.raises(sentae.errors.ConfigError, match="shift_pixels must be at least 0"):
+    with pytest.raises(sentae.errors.ConfigError, match="'model.shift_pixels' must be at least 0, got -1"):
         sentae.load_recipe({"model": {"type": "conv_ae", "shift_pixels": -1}})

@@ -39,10 +39,10 @@ def test_deep_ae_with_pretraining_conforms(check):
 
 @pytest.mark.parametrize("name, bad, key", [
     ("sparse_ae", {"penalty": "kl", "activation": "relu"}, "needs activations in"),
-    ("sparse_ae", {"target": 1.5}, "target must be in"),
+    ("sparse_ae", {"target": 1.5}, "'model.target' must be in"),
     ("contractive_ae", {"hidden_sizes": [9, 5], "jacobian": "closed_form"}, "single sigmoid layer"),
-    ("deep_ae", {"hidden_sizes": []}, "hidden_sizes must be"),
-    ("conv_ae", {"mask_prob": 1.0}, "mask_prob must be in"),
+    ("deep_ae", {"hidden_sizes": []}, "'model.hidden_sizes' must be a non-empty list"),
+    ("conv_ae", {"mask_prob": 1.0}, "'model.mask_prob' must be in"),
 ])
 def test_bad_settings_are_config_errors(name, bad, key):
     with pytest.raises(ConfigError, match=key):

@@ -94,10 +94,10 @@ def test_padding_does_not_change_the_likelihood():
 
 
 @pytest.mark.parametrize("bad, message", [
-    ({"word_dropout": 1.5}, "word_dropout must be in \\[0, 1\\)"),
-    ({"free_bits": -1.0}, "free_bits must be at least 0"),
-    ({"kl": {"kind": "cyclical", "cycles": 0}}, "cycles must be >= 1"),
-    ({"latent_size": 0}, "latent_size must be at least 1"),
+    ({"word_dropout": 1.5}, "'word_dropout' must be in \\[0, 1\\), got 1.5"),
+    ({"free_bits": -1.0}, "'free_bits' must be at least 0, got -1"),
+    ({"kl": {"kind": "cyclical", "cycles": 0}}, "'kl.cycles' must be at least 1, got 0"),
+    ({"latent_size": 0}, "'latent_size' must be at least 1, got 0"),
 ])
 def test_out_of_range_settings_are_config_errors(bad, message):
     from sentae.errors import ConfigError
@@ -137,7 +137,7 @@ def test_shared_rnn_fields_have_help_in_every_variant(name):
     fields = [f.name for f in dataclasses.fields(REGISTRY.get(name).config_class)]
     helps = field_help(REGISTRY.get(name).config_class)
     assert [f for f in fields if not helps.get(f)] == []
-    assert helps["dropout"] == "dropout on embeddings and RNN outputs, in [0, 1)"
+    assert helps["dropout"] == "dropout on embeddings and RNN outputs"
     # the variant's own comment on a field it redefines wins over the shared one
     gaussian = "Gaussian" in helps["latent_size"]
     assert gaussian == (name not in ("dae", "aae", "daae")), helps["latent_size"]

@@ -23,8 +23,8 @@ from .noise import InputNoiseConfig
 
 @dataclass
 class ContractiveAEConfig(InputNoiseConfig):
-    hidden_sizes: Annotated[list[int], Range(1)] = field(default_factory=lambda: [100])  # sigmoid encoder layers, at least 1 unit each; the last is the code
-    contraction: Annotated[float, Range(0)] = 0.1  # λ, weight of the squared Frobenius norm of the encoder Jacobian, per image, 0 or more
+    hidden_sizes: Annotated[list[int], Range(1)] = field(default_factory=lambda: [100])  # sigmoid encoder layers; the last is the code
+    contraction: Annotated[float, Range(0)] = 0.1  # λ, weight of the squared Frobenius norm of the encoder Jacobian, per image
     jacobian: Literal["auto", "closed_form", "autograd"] = "auto"  # auto: closed form for one layer, else autograd
 
     def __post_init__(self) -> None:

@@ -17,8 +17,8 @@ from .noise import InputNoiseConfig
 
 @dataclass
 class ConvAEConfig(InputNoiseConfig):
-    channels: Annotated[list[int], Range(1)] = field(default_factory=lambda: [16, 32])  # output channels of each stride-2 convolution, at least 1 each
-    code_size: Annotated[int, Range(1)] = 16  # dimensions of the code vector, at least 1
+    channels: Annotated[list[int], Range(1)] = field(default_factory=lambda: [16, 32])  # output channels of each stride-2 convolution
+    code_size: Annotated[int, Range(1)] = 16  # dimensions of the code vector
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -41,9 +41,9 @@ from .rbm import cd_loss, hidden_mean, visible_mean
 
 @dataclass
 class DeepAEConfig(InputNoiseConfig):
-    hidden_sizes: Annotated[list[int], Range(1)] = field(default_factory=lambda: [200, 100, 50, 10])  # layers after the pixels, at least 1 unit each; the last is the linear code
-    pretrain_steps: Annotated[int, Range(0)] = 1000  # CD steps (optimizer steps) per RBM before fine-tuning, 0 or more; 0 = no pre-training (random init)
-    cd_k: Annotated[int, Range(1)] = 1  # Gibbs steps per contrastive-divergence update (CD-k), at least 1
+    hidden_sizes: Annotated[list[int], Range(1)] = field(default_factory=lambda: [200, 100, 50, 10])  # layers after the pixels; the last is the linear code
+    pretrain_steps: Annotated[int, Range(0)] = 1000  # CD steps (optimizer steps) per RBM before fine-tuning; 0 = no pre-training (random init)
+    cd_k: Annotated[int, Range(1)] = 1  # Gibbs steps per contrastive-divergence update (CD-k)
 
     def __post_init__(self) -> None:
         super().__post_init__()

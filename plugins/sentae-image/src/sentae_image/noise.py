@@ -19,9 +19,9 @@ from sentae.schema import Range, check_declared_ranges
 
 @dataclass
 class InputNoiseConfig:
-    noise_std: Annotated[float, Range(0)] = 0.0  # denoising: std of Gaussian noise added to input pixels while training, 0 or more (0 = off)
-    mask_prob: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # denoising: probability of zeroing each input pixel while training, in [0, 1) (0 = off)
-    shift_pixels: Annotated[int, Range(0)] = 0  # augmentation: translate each training image by up to this many pixels per axis, 0 or more (0 = off)
+    noise_std: Annotated[float, Range(0)] = 0.0  # denoising: std of Gaussian noise added to input pixels while training (0 = off)
+    mask_prob: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # denoising: probability of zeroing each input pixel while training (0 = off)
+    shift_pixels: Annotated[int, Range(0)] = 0  # augmentation: translate each training image by up to this many pixels per axis (0 = off)
 
     def __post_init__(self) -> None:
         check_declared_ranges(self)  # every image model's config inherits this, so its own fields are checked too

@@ -23,10 +23,10 @@ from .noise import InputNoiseConfig
 
 @dataclass
 class SparseAEConfig(InputNoiseConfig):
-    hidden_size: Annotated[int, Range(1)] = 100  # hidden units, at least 1: more than the pixels is over-complete, fewer is under-complete
+    hidden_size: Annotated[int, Range(1)] = 100  # hidden units: more than the pixels is over-complete, fewer is under-complete
     penalty: Literal["kl", "l1"] = "kl"  # kl: KL(target || mean activation) per unit (Ng); l1: sum of |activations|
-    target: Annotated[float, Range(0, 1, low_open=True, high_open=True)] = 0.05  # ρ, the target mean activation of every hidden unit (kl only), in (0, 1)
-    sparsity_weight: Annotated[float, Range(0)] = 3.0  # β, weight of the penalty against the per-image cross-entropy, 0 or more (0 = no penalty)
+    target: Annotated[float, Range(0, 1, low_open=True, high_open=True)] = 0.05  # ρ, the target mean activation of every hidden unit (kl only)
+    sparsity_weight: Annotated[float, Range(0)] = 3.0  # β, weight of the penalty against the per-image cross-entropy (0 = no penalty)
     activation: Literal["sigmoid", "relu"] = "sigmoid"  # hidden non-linearity; the kl penalty needs sigmoid
 
     def __post_init__(self) -> None:

@@ -18,9 +18,9 @@ from sentae.schema import Range, check_declared_ranges
 class MLPVAEConfig:
     # Every number declares its range: a recipe value outside it (or NaN, or infinity) is refused when the recipe
     # loads, with the file and key, and `sentae info mlp_vae` shows it. sentae's tests fail for a number without one.
-    hidden_size: Annotated[int, Range(1)] = 128  # units of the encoder's and decoder's hidden layer, at least 1
-    latent_size: Annotated[int, Range(1)] = 8  # dimensions of the Gaussian code, at least 1
-    beta: Annotated[float, Range(0)] = 1.0  # weight of the KL term, 0 or more (1 = the ELBO)
+    hidden_size: Annotated[int, Range(1)] = 128  # units of the encoder's and decoder's hidden layer
+    latent_size: Annotated[int, Range(1)] = 8  # dimensions of the Gaussian code
+    beta: Annotated[float, Range(0)] = 1.0  # weight of the KL term (1 = the ELBO)
 
     def __post_init__(self) -> None:
         # The same checks for a config built in Python; checks that relate fields go here too, as a ValueError

@@ -26,8 +26,8 @@ from .dae import DAE, DAEConfig
 @dataclass
 class AAEConfig(DAEConfig):
     noise: TextNoiseConfig = field(default_factory=TextNoiseConfig)  # input corruption (off: plain AAE; drop 0.3: DAAE)
-    adversarial_weight: Annotated[float, Range(0)] = 10.0  # lambda: weight of the adversarial term in the autoencoder's loss, 0 or more (Shen et al.: 10)
-    disc_hidden: Annotated[int, Range(1)] = 512  # hidden units of the latent discriminator (one hidden layer), at least 1
+    adversarial_weight: Annotated[float, Range(0)] = 10.0  # lambda: weight of the adversarial term in the autoencoder's loss (Shen et al.: 10)
+    disc_hidden: Annotated[int, Range(1)] = 512  # hidden units of the latent discriminator (one hidden layer)
 
 
 class AAE(DAE):

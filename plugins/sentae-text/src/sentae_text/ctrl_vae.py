@@ -45,22 +45,22 @@ def _kl_default() -> KLSchedule:
 
 @dataclass
 class CtrlVAEConfig(RNNAutoencoderConfig):
-    embedding_size: Annotated[int, Range(1)] = 128  # word embedding dimensions (encoder and generator each), at least 1
-    hidden_size: Annotated[int, Range(1)] = 256  # RNN state dimensions (per direction in the encoder), at least 1
-    latent_size: Annotated[int, Range(1)] = 16  # dimensions of the unstructured Gaussian code z, at least 1
+    embedding_size: Annotated[int, Range(1)] = 128  # word embedding dimensions (encoder and generator each)
+    hidden_size: Annotated[int, Range(1)] = 256  # RNN state dimensions (per direction in the encoder)
+    latent_size: Annotated[int, Range(1)] = 16  # dimensions of the unstructured Gaussian code z
     attributes: list[str] = field(default_factory=lambda: ["sentiment", "tense"])  # data attributes controlled by c
-    word_dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.3  # generator inputs replaced by <unk> while training, so it must use z and c; in [0, 1)
+    word_dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.3  # generator inputs replaced by <unk> while training, so it must use z and c
     kl: KLSchedule = field(default_factory=_kl_default)  # weight of the KL term over training
-    classifier_embedding: Annotated[int, Range(1)] = 64  # classifiers' own word embedding size, at least 1
-    classifier_filters: Annotated[int, Range(1)] = 64  # convolution filters per width in each classifier, at least 1
-    control_start_step: Annotated[int, Range(0)] = 500  # steps of plain VAE + classifier training before the control losses start, 0 or more
-    attribute_weight: Annotated[float, Range(0)] = 0.5  # lambda_c: generator's loss when classifiers miss c in its sentences, 0 or more
-    independence_weight: Annotated[float, Range(0)] = 0.5  # lambda_z: squared error of the encoder's z recovered from generated sentences, 0 or more
-    generated_weight: Annotated[float, Range(0)] = 0.1  # lambda_u: weight of generated sentences in the classifiers' loss, 0 or more
-    entropy_weight: Annotated[float, Range(0)] = 0.1  # beta: minimum-entropy term on classifier predictions of generated sentences, 0 or more
-    tau: Annotated[float, Range(0, low_open=True)] = 0.5  # softmax temperature of soft generation, above 0 (lower: closer to one-hot)
-    generated_length: Annotated[int, Range(0)] = 0  # tokens generated for the control losses, 0 or more (0: the data's max length)
-    generated_batch: Annotated[int, Range(0)] = 0  # sentences generated per step for the control losses, 0 or more (0: the batch size)
+    classifier_embedding: Annotated[int, Range(1)] = 64  # classifiers' own word embedding size
+    classifier_filters: Annotated[int, Range(1)] = 64  # convolution filters per width in each classifier
+    control_start_step: Annotated[int, Range(0)] = 500  # steps of plain VAE + classifier training before the control losses start
+    attribute_weight: Annotated[float, Range(0)] = 0.5  # lambda_c: generator's loss when classifiers miss c in its sentences
+    independence_weight: Annotated[float, Range(0)] = 0.5  # lambda_z: squared error of the encoder's z recovered from generated sentences
+    generated_weight: Annotated[float, Range(0)] = 0.1  # lambda_u: weight of generated sentences in the classifiers' loss
+    entropy_weight: Annotated[float, Range(0)] = 0.1  # beta: minimum-entropy term on classifier predictions of generated sentences
+    tau: Annotated[float, Range(0, low_open=True)] = 0.5  # softmax temperature of soft generation (lower: closer to one-hot)
+    generated_length: Annotated[int, Range(0)] = 0  # tokens generated for the control losses (0: the data's max length)
+    generated_batch: Annotated[int, Range(0)] = 0  # sentences generated per step for the control losses (0: the batch size)
 
     def __post_init__(self) -> None:
         super().__post_init__()  # the declared ranges, of these fields too

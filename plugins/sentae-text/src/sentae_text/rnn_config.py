@@ -12,15 +12,15 @@ from sentae.schema import Range, check_declared_ranges
 
 @dataclass
 class RNNAutoencoderConfig:
-    embedding_size: Annotated[int, Range(1)] = 256  # word embedding dimensions (encoder and decoder each), at least 1
-    hidden_size: Annotated[int, Range(1)] = 512  # RNN state dimensions (per direction in the encoder), at least 1
-    latent_size: Annotated[int, Range(1)] = 32  # dimensions of the code z, at least 1
-    num_layers: Annotated[int, Range(1)] = 1  # stacked RNN layers, at least 1
+    embedding_size: Annotated[int, Range(1)] = 256  # word embedding dimensions (encoder and decoder each)
+    hidden_size: Annotated[int, Range(1)] = 512  # RNN state dimensions (per direction in the encoder)
+    latent_size: Annotated[int, Range(1)] = 32  # dimensions of the code z
+    num_layers: Annotated[int, Range(1)] = 1  # stacked RNN layers
     cell: Literal["lstm", "gru"] = "lstm"  # recurrent cell of encoder and decoder
     bidirectional: bool = True  # bidirectional encoder
     z_init: bool = True  # decoder's initial state computed from z
     z_every_step: bool = True  # z concatenated to every decoder input
-    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
+    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # dropout on embeddings and RNN outputs
     softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)  # output layer: full, or adaptive (faster on large vocabularies)
 
     def __post_init__(self) -> None:

@@ -17,11 +17,11 @@ from .common import default_info, example_batch
 
 @dataclass
 class RNNLMConfig:
-    embedding_size: Annotated[int, Range(1)] = 256  # word embedding dimensions, at least 1
-    hidden_size: Annotated[int, Range(1)] = 512  # RNN state dimensions, at least 1
-    num_layers: Annotated[int, Range(1)] = 1  # stacked RNN layers, at least 1
+    embedding_size: Annotated[int, Range(1)] = 256  # word embedding dimensions
+    hidden_size: Annotated[int, Range(1)] = 512  # RNN state dimensions
+    num_layers: Annotated[int, Range(1)] = 1  # stacked RNN layers
     cell: Literal["lstm", "gru"] = "lstm"  # recurrent cell
-    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # dropout on embeddings and RNN outputs, in [0, 1)
+    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # dropout on embeddings and RNN outputs
     softmax: SoftmaxConfig = field(default_factory=SoftmaxConfig)  # output layer: full, or adaptive (faster on large vocabularies)
 
     def __post_init__(self) -> None:

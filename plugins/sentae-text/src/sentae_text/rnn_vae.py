@@ -19,10 +19,10 @@ from .rnn_config import RNNAutoencoderConfig
 
 @dataclass
 class RNNVAEConfig(RNNAutoencoderConfig):
-    latent_size: Annotated[int, Range(1)] = 32  # dimensions of the Gaussian code z, at least 1
-    word_dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # probability of replacing a decoder input word by <unk> in [0, 1) (Bowman: 0.25..0.5)
+    latent_size: Annotated[int, Range(1)] = 32  # dimensions of the Gaussian code z
+    word_dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # probability of replacing a decoder input word by <unk> (Bowman: 0.25..0.5)
     kl: KLSchedule = field(default_factory=KLSchedule)  # weight of the KL term over training
-    free_bits: Annotated[float, Range(0)] = 0.0  # nats, 0 or more: KL below this is not penalised (0 = off)
+    free_bits: Annotated[float, Range(0)] = 0.0  # nats: KL below this is not penalised (0 = off)
     free_bits_mode: Literal["per_dim", "total"] = "per_dim"  # per_dim: lambda per dimension (Kingma 2016); total: on the sum
     ae_pretrain_steps: Annotated[int, Range(0)] = 0  # steps trained as a plain AE (z = mu, no KL), then the decoder is reset (Li et al. 2019)
 
@@ -133,9 +133,9 @@ class RNNVAE(DecodesFromCode, SentaeModel, LatentTextModel):
 
 @dataclass
 class RNNVAESmallConfig(RNNVAEConfig):
-    embedding_size: Annotated[int, Range(1)] = 128  # word embedding dimensions (encoder and decoder each), at least 1
-    hidden_size: Annotated[int, Range(1)] = 256  # RNN state dimensions (per direction in the encoder), at least 1
-    latent_size: Annotated[int, Range(1)] = 16  # dimensions of the Gaussian code z, at least 1
+    embedding_size: Annotated[int, Range(1)] = 128  # word embedding dimensions (encoder and decoder each)
+    hidden_size: Annotated[int, Range(1)] = 256  # RNN state dimensions (per direction in the encoder)
+    latent_size: Annotated[int, Range(1)] = 16  # dimensions of the Gaussian code z
 
 
 class RNNVAESmall(RNNVAE):

@@ -27,11 +27,11 @@ from .common import default_info, example_batch
 class TextClassifierConfig:
     attribute: str = "sentiment"  # name of the data attribute to predict; its values are the classes
     arch: Literal["cnn", "bigru"] = "cnn"  # cnn: convolutions + max-pool over time (Kim 2014); bigru: bidirectional GRU
-    embedding_size: Annotated[int, Range(1)] = 128  # word embedding dimensions, at least 1
-    filter_widths: Annotated[list[int], Range(1)] = field(default_factory=lambda: [3, 4, 5])  # cnn: n-gram widths of the filters, in tokens, at least 1 each
-    num_filters: Annotated[int, Range(1)] = 100  # cnn: filters per width, at least 1
-    hidden_size: Annotated[int, Range(1)] = 128  # bigru: state dimensions per direction, at least 1
-    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.5  # dropout on embeddings and on the sentence feature, in [0, 1)
+    embedding_size: Annotated[int, Range(1)] = 128  # word embedding dimensions
+    filter_widths: Annotated[list[int], Range(1)] = field(default_factory=lambda: [3, 4, 5])  # cnn: n-gram widths of the filters, in tokens
+    num_filters: Annotated[int, Range(1)] = 100  # cnn: filters per width
+    hidden_size: Annotated[int, Range(1)] = 128  # bigru: state dimensions per direction
+    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.5  # dropout on embeddings and on the sentence feature
 
     def __post_init__(self) -> None:
         check_declared_ranges(self)

@@ -1,0 +1,55 @@
+"""What the training loop carries from step to step: where it stands (saved in every checkpoint) and the
+optimization it steps. Kept apart from the loop itself so that the loop fits on a screen."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..model import SentaeModel
+
+# What a resume can honour. Everything in TrainConfig may change on --resume except these, which the restored
+# optimizer state, lr schedule or data order already fix: changing them would be recorded but not happen.
+FIXED_ON_RESUME = ("lr", "weight_decay", "batch_size", "grad_accum", "seed", "precision", "early_stop_metric",
+                   "early_stop_mode")
+
+
+@dataclass
+class LoopState:
+    """Where the training loop stands; saved in every checkpoint (as plain keys) so that a resumed run continues
+    exactly where the interrupted one was."""
+
+    step: int = 0  # optimizer steps taken
+    epoch: int = 0  # epochs started
+    pos: int = 0  # micro-batches of the current epoch consumed
+    best: float | None = None  # best value of train.early_stop_metric so far
+    bad_evals: int = 0  # validations in a row without improvement
+    skipped: int = 0  # steps skipped for a non-finite loss, in total
+    streak: int = 0  # non-finite losses in a row
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> LoopState:
+        return cls(**{f.name: saved[f.name] for f in fields(cls)})
+
+
+@dataclass
+class Optimization:
+    """What one optimizer step needs besides the batch: the model (and its DDP wrapper), the optimizers in the
+    order the model declares them, their schedules, the fp16 scaler, the autocast dtype and the device."""
+
+    wrapped: nn.Module
+    model: SentaeModel
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, Any]
+    scaler: torch.amp.GradScaler
+    amp_dtype: torch.dtype | None
+    device: torch.device
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.optimizers)
