@@ -152,7 +152,7 @@ class Registry:
     def describe(self, name: str) -> dict[str, Any]:
         """Everything ``sentae info`` shows about model ``name``, as plain data: origin, modality, summary, paper
         and one row per config field (nested settings flattened to ``a.b``) with type, default, declared range
-        (``"at least 1"``; empty for a field that holds no number) and help, the help ending in the range."""
+        (``"at least 1"``; empty for a field that holds no number) and help."""
         import typing
 
         from .schema import declared_ranges
@@ -180,11 +180,8 @@ class Registry:
                 valid = str(ranges[f.name]) if ranges.get(f.name) is not None else ""
                 if valid and {list, tuple} & {typing.get_origin(a) for a in (hint, *typing.get_args(hint))}:
                     valid = f"each {valid}"  # a range on a list bounds its items
-                help_text = helps.get(f.name, "")
-                if valid and valid not in help_text:  # in the help, so that the info table shows it
-                    help_text = f"{help_text}; {valid}" if help_text else valid
                 rows.append({"field": prefix + f.name, "type": type_name(hint), "default": default, "range": valid,
-                             "help": help_text})
+                             "help": helps.get(f.name, "")})
 
         add_rows(cls.config_class, "")
         doc = (cls.__doc__ or "").strip().splitlines()

@@ -264,7 +264,16 @@ def test_device_forms_that_load(device):
 
 def test_info_shows_each_range():
     rows = {r["field"]: r for r in sentae.model_info("rnn_vae")["fields"]}
-    assert rows["latent_size"]["range"] == "at least 1" and rows["latent_size"]["help"].endswith("; at least 1")
+    assert rows["latent_size"]["range"] == "at least 1" and "at least" not in rows["latent_size"]["help"]
     assert rows["dropout"]["range"] == "in [0, 1)" and rows["kl.ramp_ratio"]["range"] == "in (0, 1]"
     assert rows["softmax.cutoffs"]["range"] == "each at least 1"
     assert rows["cell"]["range"] == "" and rows["cell"]["help"] == "recurrent cell of encoder and decoder"
+    from click.testing import CliRunner
+
+    from sentae.cli import main
+
+    out = CliRunner().invoke(main, ["info", "rnn_vae"]).output
+    header = next(line for line in out.splitlines() if line.startswith("FIELD"))
+    assert header.split() == ["FIELD", "TYPE", "DEFAULT", "RANGE", "HELP"]
+    latent = next(line for line in out.splitlines() if line.startswith("latent_size "))
+    assert "at least 1" in latent

@@ -398,4 +398,4 @@ def test_an_os_error_reaching_the_cli_is_one_line_naming_the_file(tmp_path, monk
 
     monkeypatch.setattr(Path, "read_bytes", denied)
     result = CliRunner().invoke(main, ["train", str(_text_recipe(tmp_path, corpus)), "--out", str(tmp_path / "r")])
-    assert one_line_error(result) == f"error: {corpus}: Permission denied"
+    assert one_line_error(result) == f"error: {corpus}: cannot be read (Permission denied)"

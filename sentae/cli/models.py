@@ -64,9 +64,9 @@ def info(name: str) -> None:
         click.echo(about["summary"])
     if about["paper"]:
         click.echo(f"paper: {about['paper']}")
-    rows = [[f["field"], f["type"], repr(f["default"]), f["help"]] for f in about["fields"]]
+    rows = [[f["field"], f["type"], repr(f["default"]), f["range"] or "-", f["help"]] for f in about["fields"]]
     click.echo("\nconfig (set in a recipe under `model:` or with --set model.FIELD=VALUE):")
-    click.echo(table(rows, ["FIELD", "TYPE", "DEFAULT", "HELP"]))
+    click.echo(table(rows, ["FIELD", "TYPE", "DEFAULT", "RANGE", "HELP"]))
 
 
 @click.group()
