@@ -50,6 +50,18 @@ def write_failure(path: Path, exc: OSError) -> WriteError:
     return WriteError(f"cannot write {path}: {reason}")
 
 
+def _disk_full(exc: BaseException, path: Path) -> bool:
+    text = str(exc)
+    if "os error 28" in text or "No space left" in text:
+        return True
+    try:
+        import shutil
+
+        return shutil.disk_usage(path.parent).free < 1 << 20
+    except OSError:
+        return False
+
+
 def _discard(tmp: Path) -> None:
     try:
         tmp.unlink(missing_ok=True)
@@ -71,6 +83,12 @@ def atomic_write_with(path: str | Path, write: Callable[[Path], None]) -> Path:
     except OSError as exc:
         _discard(tmp)
         raise write_failure(path, exc) from None
+    except Exception as exc:
+        _discard(tmp)
+        # torch and safetensors report a full disk in their own errors ("unexpected pos", "os error 28")
+        if _disk_full(exc, path):
+            raise WriteError(f"cannot write {path}: No space left on device") from None
+        raise
     except BaseException:
         _discard(tmp)
         raise
@@ -93,6 +111,12 @@ def atomic_open_text(path: str | Path) -> Iterator[TextIO]:
     except OSError as exc:
         _discard(tmp)
         raise write_failure(path, exc) from None
+    except Exception as exc:
+        _discard(tmp)
+        # torch and safetensors report a full disk in their own errors ("unexpected pos", "os error 28")
+        if _disk_full(exc, path):
+            raise WriteError(f"cannot write {path}: No space left on device") from None
+        raise
     except BaseException:
         _discard(tmp)
         raise

@@ -316,3 +316,13 @@ def test_the_resume_advice_is_checked_before_it_is_given(tmp_path):
     msg = str(err.value)
     assert "no earlier checkpoint reads correctly either" in msg and "intact" not in msg and "move" not in msg
     assert "weights_only=False" not in msg  # never advise the unsafe load
+
+
+def test_weights_on_a_full_disk_are_one_line_and_leave_nothing(small_disk):
+    from sentae.errors import WriteError
+    from sentae.weights import save_weights
+
+    big = torch.nn.Linear(1000, 1000)  # 4 MB: more than the disk holds
+    with pytest.raises(WriteError, match="cannot write .*w.safetensors: No space left on device"):
+        save_weights(big, small_disk / "w.safetensors")
+    assert list(small_disk.iterdir()) == []
