@@ -89,10 +89,14 @@ def interpolate(run: str, first: str, second: str, steps: int, method: str, outp
 @click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.argument("input", default="-", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("--attribute", required=True, help="Attribute to change, e.g. sentiment.")
-@click.option("--to", "to", required=True, help="Value to move toward, e.g. positive.")
+@click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
+              help="Value to give an attribute, e.g. --attr sentiment=positive (repeatable: several at once).")
+@click.option("--attribute", default=None, help="Attribute to change, e.g. sentiment (with --to; or use --attr).")
+@click.option("--to", "to", default=None, help="Value to move toward, e.g. positive (with --attribute).")
 @click.option("--from", "source", default=None, help="Value to move away from (default: every other value).")
 @click.option("--scale", default=1.0, show_default=True, help="k in z + k * offset.")
+@click.option("--move-all", is_flag=True,
+              help="Latent arithmetic: move every sentence, also those whose code already reads as the asked value.")
 @click.option("--labelled", type=click.Path(exists=True, dir_okay=False), default=None,
               help="JSONL/CSV/TSV with a text column and the attribute's column (default: the run's training data).")
 @click.option("--count", type=click.IntRange(min=1), default=2000, show_default=True,
@@ -100,19 +104,31 @@ def interpolate(run: str, first: str, second: str, steps: int, method: str, outp
 @click.option("-o", "--output", default="-", help="File to write (default: standard output).")
 @decoding_options
 @friendly
-def transfer(run: str, input: str, attribute: str, to: str, source: str | None, scale: float, labelled: str | None,
-             count: int, output: str, device: str, seed: int | None, **kw) -> None:
-    """Change an attribute of each sentence of INPUT.
+def transfer(run: str, input: str, attrs: tuple[str, ...], attribute: str | None, to: str | None, source: str | None,
+             scale: float, move_all: bool, labelled: str | None, count: int, output: str, device: str,
+             seed: int | None, **kw) -> None:
+    """Give the sentences of INPUT other attribute values, keeping the rest of what they say as far as the
+    model's codes allow: `--attr sentiment=positive`, several at once (`--attr sentiment=negative --attr
+    tense=future`).
 
-    A controllable model (ctrl_vae) keeps each sentence's z and sets the attribute's code to TO (--scale does not
-    apply). Any other model uses latent vector arithmetic: offset = mean code of sentences with value TO - mean
-    code of the others (or of --from); each sentence is decoded from its code + SCALE * offset.
+    A controllable model (ctrl_vae) keeps each sentence's z and sets the attribute codes (--scale does not apply);
+    a sentence already read at the asked value is decoded as `reconstruct` decodes it. Any other model uses latent
+    vector arithmetic: offset = mean code of sentences with the value - mean code of the others (or of --from);
+    each sentence is decoded from its code + SCALE * offset, summed over the attributes asked, except along an
+    attribute whose linear reading of the code already gives the value (unless --move-all).
     """
     check_output(output)
+    values = parse_attrs(attrs)
+    if (attribute is None) != (to is None):
+        raise SentaeError("transfer: --attribute and --to go together (or use --attr NAME=VALUE)")
+    if attribute is not None:
+        values[attribute] = to
+    if not values:
+        raise SentaeError("transfer: say what to change, e.g. --attr sentiment=positive")
     sampler = _text_sampler(run, device)
     lines = read_lines(input)
-    out = sampler.transfer(lines, {attribute: to}, scale=scale, source=source, labelled=labelled, count=count,
-                           seed=seed, **decoding(kw))
+    out = sampler.transfer(lines, values, scale=scale, source=source, labelled=labelled, count=count, seed=seed,
+                           keep_matching=not move_all, **decoding(kw))
     write_lines(out, output)
 
 

@@ -13,6 +13,7 @@ from ..errors import SentaeError
 from ..model import SentaeModel, has_latent, is_controllable
 from .decoding import DecodeConfig, check_decoding
 from .labelled import Labelled, read_labelled_file, training_pairs, training_texts
+from .latent_arithmetic import Direction, direction, move
 from .sampler import Sampler
 
 SAMPLE_BATCH = 256  # sentences decoded at once: what bounds memory however many are asked for
@@ -53,7 +54,7 @@ class TextSampler(Sampler):
         super().__init__(model, run_dir)
         self.tokenizer = tokenizer
         self.info = model.data_info
-        self._offsets: dict[tuple, torch.Tensor] = {}
+        self._directions: dict[tuple, Direction] = {}
         self._pool: tuple[tuple, list[str], torch.Tensor] | None = None
 
     # -- helpers ---------------------------------------------------------------------------------------------
@@ -277,47 +278,39 @@ class TextSampler(Sampler):
         return [(str(t), str(v)) for t, v in labelled]
 
     @torch.no_grad()
-    def attribute_offset(self, attribute: str, to: str, source: str | None = None, labelled: Labelled = None,
-                         count: int = 2000, seed: int = 0) -> torch.Tensor:
-        """mean code of sentences whose ``attribute`` is ``to`` - mean code of those whose value is ``source``
-        (default: every other value). Up to ``count`` sentences per side, a fixed random choice under ``seed``."""
+    def attribute_direction(self, attribute: str, to: str, source: str | None = None, labelled: Labelled = None,
+                            count: int = 2000, seed: int = 0) -> Direction:
+        """The latent direction toward value ``to`` of ``attribute`` (``sentae.generation.latent_arithmetic``),
+        from ``labelled`` sentences or the run's training data: its offset and its reading of the value."""
         self._require_latent("do latent arithmetic")
         check_count("attribute_offset: count", count)
         key = (attribute, to, source, labelled if isinstance(labelled, (str, Path, type(None))) else id(labelled),
                count, seed)
-        if key in self._offsets:
-            return self._offsets[key]
-        pairs = self._pairs(attribute, labelled)
-        values = sorted({v for _, v in pairs})
-        for name, value in (("to", to), ("source", source)):
-            if value is not None and value not in values:
-                raise SentaeError(f"{name} value '{value}' of attribute '{attribute}' is not among the labelled "
-                                  f"sentences' values: {', '.join(values)}")
-        target = [t for t, v in pairs if v == to]
-        rest = [t for t, v in pairs if (v == source if source is not None else v != to)]
-        if not rest:
-            raise SentaeError(f"no labelled sentence has a '{attribute}' value other than '{to}' to move away from")
-        g = torch.Generator().manual_seed(seed)
+        if key not in self._directions:
+            pairs = self._pairs(attribute, labelled)
+            self._directions[key] = direction(self.encode_many, pairs, attribute, to, source, count, seed)
+        return self._directions[key]
 
-        def pick(texts: list[str]) -> list[str]:
-            if len(texts) <= count:
-                return texts
-            return [texts[i] for i in sorted(torch.randperm(len(texts), generator=g)[:count].tolist())]
-
-        offset = self.encode_many(pick(target)).mean(0) - self.encode_many(pick(rest)).mean(0)
-        self._offsets[key] = offset
-        return offset
+    @torch.no_grad()
+    def attribute_offset(self, attribute: str, to: str, source: str | None = None, labelled: Labelled = None,
+                         count: int = 2000, seed: int = 0) -> torch.Tensor:
+        """mean code of sentences whose ``attribute`` is ``to`` - mean code of those whose value is ``source``
+        (default: every other value). Up to ``count`` sentences per side, a fixed random choice under ``seed``."""
+        return self.attribute_direction(attribute, to, source, labelled, count, seed).offset
 
     @torch.no_grad()
     def transfer(self, texts: Sequence[str], attributes: dict[str, str] | None = None, *, attribute: str | None = None,
                  to: str | None = None, scale: float = 1.0, source: str | None = None, labelled: Labelled = None,
-                 count: int = 2000, seed: int | None = None, **decoding: Any) -> list[str]:
+                 count: int = 2000, seed: int | None = None, keep_matching: bool = True,
+                 **decoding: Any) -> list[str]:
         """Rewrite ``texts`` with other attribute values: ``attributes={"tense": "past", ...}`` (or one
-        ``attribute=``/``to=`` pair). Keywords are decoding options (greedy by default).
+        ``attribute=``/``to=`` pair), several at once. Keywords are decoding options (greedy by default).
 
-        A controllable model (ctrl_vae) keeps each sentence's z and sets the structured code (several attributes at
-        once); ``scale`` does not apply. Any other model moves each code by ``scale`` times the attribute offset
-        toward the value (:meth:`attribute_offset`, one attribute at a time) and decodes it.
+        A controllable model (ctrl_vae) keeps each sentence's z and sets the structured code; a sentence its
+        classifiers already read at the asked value keeps its code, so it is decoded as ``reconstruct`` decodes it.
+        ``scale`` does not apply. Any other model moves each code by ``scale`` times the offset of each asked value
+        (:meth:`attribute_direction`) and decodes it; with ``keep_matching`` (the default) a code that the linear
+        reading of an attribute already puts at the asked value is not moved along that attribute.
 
         >>> sampler.transfer(["the staff was rude ."], {"sentiment": "positive"}, scale=2)  # doctest: +SKIP
         >>> ctrl_sampler.transfer(["we loved the pasta ."], {"tense": "future"})          # doctest: +SKIP
@@ -341,11 +334,10 @@ class TextSampler(Sampler):
             raise SentaeError(f"transfer: scale must be a finite number, got {scale!r}")
         if self.controlled:
             return self.decode(self.codes(texts, values), seed=seed, **decoding)
-        if len(values) > 1:
-            raise SentaeError(f"transfer by latent arithmetic moves one attribute at a time, got {', '.join(values)}")
-        (name, value), = values.items()
-        offset = self.attribute_offset(name, value, source, labelled, count)
-        z = self.encode(texts) + scale * offset.to(self.device)
+        if source is not None and len(values) > 1:
+            raise SentaeError("transfer: source=... (the value to move away from) applies to one attribute at a time")
+        directions = [self.attribute_direction(name, value, source, labelled, count) for name, value in values.items()]
+        z = move(self.encode(texts), directions, scale, keep_matching)
         return self.decode(z, seed=seed, **decoding)
 
     @torch.no_grad()

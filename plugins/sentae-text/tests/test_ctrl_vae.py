@@ -167,6 +167,38 @@ def test_transfer_keeps_z_and_sets_code(run_dir):
     assert sum(judge(o)[0] == "negative" for o in out) >= 3, out
 
 
+def test_both_attributes_at_once_and_a_right_attribute_is_kept(run_dir):
+    sampler = sentae.load(run_dir)
+    src = ["the food was great .", "the staff was rude .", "our waiter is amazing .", "the pasta will be cold ."]
+    out = sampler.transfer(src, {"sentiment": "negative", "tense": "future"})
+    assert sum(judge(o) == ("negative", "future") for o in out) >= 3, out
+    # ask each sentence for the values the model reads in it: it is decoded exactly as reconstruct decodes it
+    b = sampler.batch(src)
+    read = sampler.model.predict_attributes(b["tokens"], b["lengths"])
+    for i, sentence in enumerate(src):
+        own = {a: sampler.controlled[a][int(read[a][i])] for a in sampler.controlled}
+        assert sampler.transfer([sentence], own) == sampler.reconstruct([sentence])
+
+
+def test_transfer_refuses_an_attribute_the_model_does_not_know(run_dir):
+    sampler = sentae.load(run_dir)
+    with pytest.raises(sentae.SentaeError, match="unknown attribute 'mood'"):
+        sampler.transfer(["the food was great ."], {"mood": "happy"})
+    res = CliRunner().invoke(main, ["transfer", str(run_dir), "-", "--attr", "mood=happy"], input="the food was great .\n")
+    assert res.exit_code == 1 and "unknown attribute 'mood'" in res.output
+
+
+def test_cli_transfer_takes_several_attributes(run_dir):
+    src = "the food was great .\nthe staff was rude .\n"
+    res = CliRunner().invoke(main, ["transfer", str(run_dir), "-", "--attr", "sentiment=negative", "--attr",
+                                    "tense=future"], input=src)
+    assert res.exit_code == 0, res.output
+    sampler = sentae.load(run_dir)
+    assert res.output.splitlines() == sampler.transfer(src.split("\n")[:2], {"sentiment": "negative", "tense": "future"})
+    res = CliRunner().invoke(main, ["transfer", str(run_dir), "-", "--attribute", "sentiment"], input=src)
+    assert res.exit_code == 1 and "--attribute and --to go together" in res.output
+
+
 def test_unknown_attribute_or_value_lists_the_valid_ones(run_dir):
     sampler = sentae.load(run_dir)
     with pytest.raises(sentae.SentaeError, match=r"valid values: past, present, future"):

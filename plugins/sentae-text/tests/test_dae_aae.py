@@ -134,6 +134,23 @@ def test_transfer_moves_sentiment_toward_target(run_dir):
     assert torch.allclose(back, -offset, atol=1e-5)
 
 
+def test_a_sentence_already_at_the_value_is_left_as_reconstructed(run_dir):
+    from sentae.generation.latent_arithmetic import move
+
+    sampler = sentae.load(run_dir)
+    sentences = [f"{s} was {a} ." for s in SUBJECTS for a in POSITIVE + NEGATIVE]
+    d = sampler.attribute_direction("sentiment", "positive")
+    z = sampler.encode(sentences)
+    already = d.has_value(z).tolist()  # the codes the linear reading is sure are positive
+    moved = sampler.transfer(sentences, {"sentiment": "positive"}, scale=2.0)
+    rebuilt = sampler.reconstruct(sentences)
+    everyone = sampler.transfer(sentences, {"sentiment": "positive"}, scale=2.0, keep_matching=False)
+    # a code read as positive is decoded as reconstruct decodes it; every other one moves as plain arithmetic does
+    for m, r, e, a in zip(moved, rebuilt, everyone, already):
+        assert m == (r if a else e)
+    assert everyone == sampler.decode(move(z, [d], 2.0, keep_matching=False)) == sampler.decode(z + 2.0 * d.offset)
+
+
 def test_transfer_errors_name_the_valid_values(run_dir, tmp_path):
     sampler = sentae.load(run_dir)
     with pytest.raises(sentae.SentaeError, match="negative, positive"):
