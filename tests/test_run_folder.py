@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
-import torch
 
 import sentae
 from sentae.errors import CheckpointError, PluginError, SentaeError

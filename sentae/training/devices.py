@@ -7,7 +7,6 @@ import random
 import numpy as np
 import torch
 
-from ..errors import SentaeError
 from ..model import Batch
 
 
