@@ -20,7 +20,6 @@ A folder written by ``save_pretrained`` holds the loadable part of this layout (
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import torch
 from .errors import CheckpointError, SentaeError
 from .io import TMP_MARK, atomic_write_text
 from .model import DataInfo, SentaeModel
+from .run_lock import RunLock
 from .weights import load_weights, resolve_device, save_weights
 
 CONFIG = "config.yaml"
@@ -279,7 +279,7 @@ class RunFolder:
     def lock(self) -> RunLock:
         """Take the run folder's writer lock (creating the folder if needed); a second writer is refused with the
         PID of the one that holds it. Released on ``release()``, at exit, or by the OS if the process dies."""
-        return RunLock.acquire(self)
+        return RunLock.acquire(self.path, self.file(LOCK))
 
     def is_sentae_run(self) -> bool:
         """Whether sentae made this folder (its marker file is there)."""
@@ -359,48 +359,3 @@ class RunFolder:
                     f"({self.file(CONFIG)}); resume with the same recipe (only train.* may change)"
                 )
 
-
-class RunLock:
-    """An exclusive ``flock`` on ``.sentae-lock`` in a run folder, holding the writer's PID."""
-
-    def __init__(self, run: RunFolder, handle) -> None:
-        self.run = run
-        self._handle = handle
-
-    @classmethod
-    def acquire(cls, run: RunFolder) -> RunLock:
-        import fcntl
-
-        path = run.file(LOCK)
-        try:
-            run.path.mkdir(parents=True, exist_ok=True)
-            handle = open(path, "a+", encoding="utf-8")
-        except OSError as exc:
-            raise SentaeError(f"cannot write the run folder {run.path}: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise SentaeError(f"run folder {run.path} is being written by process {holder} (it holds {path}); "
-                              f"wait for it to finish or choose another --out (nothing was written)") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        return cls(run, handle)
-
-    def release(self) -> None:
-        if self._handle is not None:
-            import fcntl
-
-            fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
-
-    def __enter__(self) -> RunLock:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1] / "sentae"
 
 # Bottom up. A module belongs to the floor of the longest prefix that names it.
 FLOORS: list[tuple[str, ...]] = [
-    ("sentae.version", "sentae.errors", "sentae.schema", "sentae.utils", "sentae.io"),
+    ("sentae.version", "sentae.errors", "sentae.schema", "sentae.utils", "sentae.io", "sentae.run_lock"),
     # the package sentae.training itself is light (its Trainer is imported on first use)
     ("sentae.model", "sentae.weights", "sentae.nn", "sentae.generation.decoding", "sentae.training.kl_schedules",
      "sentae.data.config", "sentae.training.config", "sentae.training.__init__"),

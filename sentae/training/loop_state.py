@@ -3,11 +3,13 @@ optimization it steps. Kept apart from the loop itself so that the loop fits on 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from ..errors import TrainingError
 from ..model import SentaeModel
 
 # What a resume can honour. Everything in TrainConfig may change on --resume except these, which the restored
@@ -53,3 +55,17 @@ class Optimization:
     @property
     def names(self) -> list[str]:
         return list(self.optimizers)
+
+
+def resume_changes(saved: dict[str, Any], now: dict[str, Any], checkpoint: Path) -> dict[str, tuple[Any, Any]]:
+    """The train.* settings that differ between a checkpoint's (``saved``) and this run's (``now``), as
+    ``{name: (old, new)}``; a ``TrainingError`` for any of ``FIXED_ON_RESUME``, which the resume would not honour."""
+    fixed = [k for k in FIXED_ON_RESUME if k in saved and saved[k] != now[k]]
+    if fixed:
+        changes = ", ".join(f"train.{k} {saved[k]!r} -> {now[k]!r}" for k in fixed)
+        raise TrainingError(
+            f"--resume cannot apply {changes}: the checkpoint {checkpoint} fixes "
+            f"{', '.join('train.' + k for k in FIXED_ON_RESUME)}; resume with the values it was trained with "
+            f"(other train.* settings may change)"
+        )
+    return {k: (saved[k], now[k]) for k in now if k in saved and saved[k] != now[k]}

@@ -25,7 +25,7 @@ from . import distributed as dist_util
 from .config import TrainConfig
 from .devices import lr_multiplier, resolve_device, seed_everything, to_device
 from .logging import MetricsLogger, Progress
-from .loop_state import FIXED_ON_RESUME, LoopState, Optimization
+from .loop_state import LoopState, Optimization, resume_changes
 from .signals import StopSignals
 
 
@@ -404,17 +404,8 @@ class Trainer:
         return LoopState.from_dict(saved)
 
     def _check_resume_config(self, saved: dict[str, Any], checkpoint: Path) -> None:
-        """Refuse train.* changes a resume cannot honour; say which honoured ones changed."""
-        now = asdict(self.cfg)
-        fixed = [k for k in FIXED_ON_RESUME if k in saved and saved[k] != now[k]]
-        if fixed:
-            changes = ", ".join(f"train.{k} {saved[k]!r} -> {now[k]!r}" for k in fixed)
-            raise TrainingError(
-                f"--resume cannot apply {changes}: the checkpoint {checkpoint} fixes "
-                f"{', '.join('train.' + k for k in FIXED_ON_RESUME)}; resume with the values it was trained with "
-                f"(other train.* settings may change)"
-            )
-        self.resume_changes = {k: (saved[k], now[k]) for k in now if k in saved and saved[k] != now[k]}
+        """Refuse train.* changes a resume cannot honour; remember the honoured ones to print them."""
+        self.resume_changes = resume_changes(saved, asdict(self.cfg), checkpoint)
 
     def _nonfinite_message(self, step: int, streak: int) -> str:
         done = self.run.checkpoints()
