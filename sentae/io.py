@@ -69,16 +69,14 @@ def _discard(tmp: Path) -> None:
         pass
 
 
-def atomic_write_with(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` to fill a temporary file, fsync it and move it to ``path``. On any error the
-    temporary file is removed and ``path`` is untouched; an ``OSError`` (disk full, no permission, a missing
+@contextlib.contextmanager
+def _renamed_into_place(path: Path) -> Iterator[Path]:
+    """The temporary path a write of ``path`` fills; renamed over ``path`` when the block ends without an error
+    (the block fsyncs what it wrote), removed otherwise. An ``OSError`` (disk full, no permission, a missing
     folder) becomes a ``WriteError`` naming ``path``."""
-    path = Path(path)
     tmp = temp_path(path)
     try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        yield tmp
         os.replace(tmp, path)
     except OSError as exc:
         _discard(tmp)
@@ -93,6 +91,17 @@ def atomic_write_with(path: str | Path, write: Callable[[Path], None]) -> Path:
         _discard(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def atomic_write_with(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` to fill a temporary file, fsync it and move it to ``path``. On any error the
+    temporary file is removed and ``path`` is untouched; an ``OSError`` (disk full, no permission, a missing
+    folder) becomes a ``WriteError`` naming ``path``."""
+    path = Path(path)
+    with _renamed_into_place(path) as tmp:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
     return path
 
 
@@ -100,27 +109,11 @@ def atomic_write_with(path: str | Path, write: Callable[[Path], None]) -> Path:
 def atomic_open_text(path: str | Path) -> Iterator[TextIO]:
     """A UTF-8 text file to write to piece by piece (output streamed as it is made), moved to ``path`` only when
     the block ends without an error; errors as in ``atomic_write_with``."""
-    path = Path(path)
-    tmp = temp_path(path)
-    try:
+    with _renamed_into_place(Path(path)) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        _discard(tmp)
-        raise write_failure(path, exc) from None
-    except Exception as exc:
-        _discard(tmp)
-        # torch and safetensors report a full disk in their own errors ("unexpected pos", "os error 28")
-        if _disk_full(exc, path):
-            raise WriteError(f"cannot write {path}: No space left on device") from None
-        raise
-    except BaseException:
-        _discard(tmp)
-        raise
-    _fsync_dir(path.parent)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
