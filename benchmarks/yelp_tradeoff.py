@@ -114,6 +114,14 @@ def evaluate(run: Path, texts: list[str], labels: list[str], clf, lm: Path, samp
     return out
 
 
+def _sizes(recipe: str) -> str:
+    """emb / LSTM / latent of a row, read from its recipe."""
+    import yaml
+
+    m = yaml.safe_load((ROOT / "recipes" / f"{recipe}.yaml").read_text())["model"]
+    return f"emb {m['embedding_size']} / LSTM {m['hidden_size']} / latent {m['latent_size']}"
+
+
 def mean_sd(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
@@ -220,7 +228,8 @@ def main() -> None:
         "benchmark": "yelp_tradeoff",
         "data": "yelp: train 167,017 sentences; test 1,000 (Li et al. 2018); transfer offsets from 2,000 train sentences per value",
         "budget": (f"{args.minutes} min wall clock" if args.minutes else f"{args.steps} steps")
-        + f" per model and seed in {args.precision}, one thread each, batch 64, emb 128 / LSTM 256 / latent 32",
+        + f" per model and seed in {args.precision}, one thread each, batch 64; sizes: "
+        + "; ".join(f"{name} {_sizes(MODELS[name])}" for name in args.models),
         "seeds": args.seeds,
         "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores; torch threads 1 per run",
         "classifier": clf.describe(),
