@@ -50,7 +50,9 @@ def write_failure(path: Path, exc: OSError) -> WriteError:
     return WriteError(f"cannot write {path}: {reason}")
 
 
-def _disk_full(exc: BaseException, path: Path) -> bool:
+def disk_full(exc: BaseException, path: Path) -> bool:
+    """Whether a failed write under ``path`` ran out of space: torch and safetensors report a full disk in their
+    own errors ("unexpected pos", "os error 28"), so the text is read and, failing that, the free space checked."""
     text = str(exc)
     if "os error 28" in text or "No space left" in text:
         return True
@@ -83,8 +85,7 @@ def _renamed_into_place(path: Path) -> Iterator[Path]:
         raise write_failure(path, exc) from None
     except Exception as exc:
         _discard(tmp)
-        # torch and safetensors report a full disk in their own errors ("unexpected pos", "os error 28")
-        if _disk_full(exc, path):
+        if disk_full(exc, path):
             raise WriteError(f"cannot write {path}: No space left on device") from None
         raise
     except BaseException:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointError
-from ..io import TMP_MARK, atomic_write_with
+from ..io import TMP_MARK, atomic_write_with, disk_full
 from ..run import CHECKPOINTS, TRAINER_STATE, WEIGHTS, RunFolder, checkpoint_name
 from ..weights import short_error, write_weights_file
 
@@ -62,19 +62,11 @@ def _load_failure(exc: BaseException) -> str:
 
 
 def _write_reason(exc: BaseException, path: Path) -> str:
-    """Why a write under ``path`` failed, in words: the OS reason when there is one. torch and safetensors
-    wrap a full disk in their own errors ("unexpected pos", "os error 28"), so those are recognised too."""
-    text = str(exc)
+    """Why a write under ``path`` failed, in words: the OS reason when there is one, a full disk however torch or
+    safetensors word it (``sentae.io.disk_full``)."""
     if isinstance(exc, OSError) and exc.errno is not None:
         return os.strerror(exc.errno)
-    if "os error 28" in text or "No space left" in text:
-        return "No space left on device"
-    try:
-        if shutil.disk_usage(path.parent if not path.exists() else path).free < 1 << 20:
-            return f"No space left on device ({short_error(exc)})"
-    except OSError:
-        pass
-    return short_error(exc)
+    return "No space left on device" if disk_full(exc, path) else short_error(exc)
 
 
 def write_checkpoint(run: RunFolder, step: int, model: torch.nn.Module, state: dict[str, Any], keep_last: int) -> Path:

@@ -362,9 +362,14 @@ class Trainer:
             atomic_copy(done[-1] / TRAINER_STATE, self.run.file(TRAINER_STATE))
         kept = f"the run's model is the last good checkpoint, {done[-1]}" if done else "no good checkpoint exists"
         raise TrainingError(
-            f"training ended at step {state.step} during {state.streak} non-finite losses in a row: {kept}. Lower "
-            f"train.lr or set train.clip_norm" + (" or use train.precision=fp32" if self.cfg.precision != "fp32" else "")
+            f"training ended at step {state.step} during {state.streak} non-finite losses in a row: {kept}. "
+            f"{self._divergence_advice()}"
         )
+
+    def _divergence_advice(self) -> str:
+        """What to change after non-finite losses, said the same way wherever training stops on them."""
+        return "Lower train.lr or set train.clip_norm" + (
+            " or use train.precision=fp32" if self.cfg.precision != "fp32" else "")
 
     def _finish(self, model: SentaeModel) -> None:
         """Root of the run folder: final (or best) weights and the last trainer state."""
@@ -412,6 +417,5 @@ class Trainer:
         where = f"the last good checkpoint is {done[-1]}" if done else "no checkpoint had been written yet"
         return (
             f"training stopped at step {step}: the loss was non-finite for {streak} steps in a row "
-            f"(train.max_nonfinite={self.cfg.max_nonfinite}); {where}. Lower train.lr or set train.clip_norm"
-            + (" or use train.precision=fp32" if self.cfg.precision != "fp32" else "")
+            f"(train.max_nonfinite={self.cfg.max_nonfinite}); {where}. {self._divergence_advice()}"
         )
