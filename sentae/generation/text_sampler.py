@@ -207,17 +207,26 @@ class TextSampler(Sampler):
         return out
 
     @torch.no_grad()
-    def codes(self, texts: Sequence[str], attributes: dict[str, str] | None = None) -> torch.Tensor:
+    def codes(self, texts: Sequence[str], attributes: dict[str, str] | None = None, scale: float = 1.0) -> torch.Tensor:
         """What the decoder is given to rewrite ``texts``: the posterior means, and for a controllable model the
-        structured code too (the model's classifiers' reading of each sentence, overridden by ``attributes``)."""
+        structured code too: the model's classifiers' reading of each sentence, moved toward ``attributes`` by
+        ``scale`` (1: the asked value exactly; below 1 a blend of the read and the asked value, above 1 beyond the
+        asked value). A sentence read at the asked value keeps its own code whatever the scale."""
         z = self.encode(texts)
         if not self.controlled:
             if attributes:
                 self.attribute_indices(attributes, len(texts))  # raises the explanatory error
             return z
         b = self.batch(texts)
-        attrs = {**self.model.predict_attributes(b["tokens"], b["lengths"]),
-                 **self.attribute_indices(attributes or {}, len(texts))}
+        read = self.model.predict_attributes(b["tokens"], b["lengths"])
+        attrs: dict[str, torch.Tensor] = dict(read)
+        for name, target in self.attribute_indices(attributes or {}, len(texts)).items():
+            if scale == 1.0:
+                attrs[name] = target
+                continue
+            k = len(self.controlled[name])
+            own = read[name] if read[name].dim() == 2 else torch.nn.functional.one_hot(read[name], k).float()
+            attrs[name] = own + scale * (torch.nn.functional.one_hot(target, k).float() - own)
         return self.model.full_code(z, attrs)
 
     @torch.no_grad()
@@ -306,9 +315,10 @@ class TextSampler(Sampler):
         """Rewrite ``texts`` with other attribute values: ``attributes={"tense": "past", ...}`` (or one
         ``attribute=``/``to=`` pair), several at once. Keywords are decoding options (greedy by default).
 
-        A controllable model (ctrl_vae) keeps each sentence's z and sets the structured code; a sentence its
-        classifiers already read at the asked value keeps its code, so it is decoded as ``reconstruct`` decodes it.
-        ``scale`` does not apply. Any other model moves each code by ``scale`` times the offset of each asked value
+        A controllable model (ctrl_vae, rewriter) keeps each sentence's z and sets the structured code (``scale``
+        below or above 1 stops short of the asked value's code or goes beyond it, the knob of an accuracy/content
+        curve); a sentence its classifiers already read at the asked value keeps its code, so it is decoded as
+        ``reconstruct`` decodes it. Any other model moves each code by ``scale`` times the offset of each asked value
         (:meth:`attribute_direction`) and decodes it; with ``keep_matching`` (the default) a code that the linear
         reading of an attribute already puts at the asked value is not moved along that attribute.
 
@@ -333,7 +343,7 @@ class TextSampler(Sampler):
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
             raise SentaeError(f"transfer: scale must be a finite number, got {scale!r}")
         if self.controlled:
-            return self.decode(self.codes(texts, values), seed=seed, **decoding)
+            return self.decode(self.codes(texts, values, scale), seed=seed, **decoding)
         if source is not None and len(values) > 1:
             raise SentaeError("transfer: source=... (the value to move away from) applies to one attribute at a time")
         directions = [self.attribute_direction(name, value, source, labelled, count) for name, value in values.items()]

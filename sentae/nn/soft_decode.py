@@ -22,9 +22,13 @@ class SoftSentences:
 
 
 def soft_decode(decoder, code: torch.Tensor, steps: int, bos_id: int, eos_id: int, pad_id: int, tau: float = 1.0,
-                gumbel: bool = False) -> SoftSentences:
+                gumbel: bool = False, straight_through: bool = False) -> SoftSentences:
     """Run ``decoder`` (an ``RNNDecoder``: ``start_state``, ``decode_step_embedded``, ``embedding``) for ``steps``
-    steps from ``code``, feeding back softmax(logits / tau) (plus Gumbel noise with ``gumbel``) as soft tokens."""
+    steps from ``code``, feeding back softmax(logits / tau) (plus Gumbel noise with ``gumbel``) as soft tokens.
+
+    With ``straight_through`` each token is the one-hot of its argmax in the forward pass and the softmax in the
+    backward pass (Bengio et al. 2013): readers see real words, so a classifier cannot be satisfied by a mixture
+    of embeddings that no sentence has, while gradients still reach the generator."""
     b = code.shape[0]
     vocab = decoder.embedding.num_embeddings
     state = decoder.start_state(code, b)
@@ -36,6 +40,8 @@ def soft_decode(decoder, code: torch.Tensor, steps: int, bos_id: int, eos_id: in
         if gumbel:
             logits = logits - torch.empty_like(logits).exponential_().log()  # + Gumbel(0, 1) noise
         current = (logits / tau).softmax(-1)
+        if straight_through:
+            current = F.one_hot(current.argmax(-1), vocab).to(current.dtype) + current - current.detach()
         dists.append(current)
     probs = torch.stack(dists, 1)
     hard = probs.argmax(-1)
