@@ -94,7 +94,8 @@ def interpolate(run: str, first: str, second: str, steps: int, method: str, outp
 @click.option("--attribute", default=None, help="Attribute to change, e.g. sentiment (with --to; or use --attr).")
 @click.option("--to", "to", default=None, help="Value to move toward, e.g. positive (with --attribute).")
 @click.option("--from", "source", default=None, help="Value to move away from (default: every other value).")
-@click.option("--scale", default=1.0, show_default=True, help="k in z + k * offset.")
+@click.option("--scale", default=1.0, show_default=True,
+              help="Latent arithmetic: k in z + k * offset. Attribute codes: how far toward the asked value (1: exactly).")
 @click.option("--move-all", is_flag=True,
               help="Latent arithmetic: move every sentence, also those whose code already reads as the asked value.")
 @click.option("--labelled", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -111,8 +112,9 @@ def transfer(run: str, input: str, attrs: tuple[str, ...], attribute: str | None
     model's codes allow: `--attr sentiment=positive`, several at once (`--attr sentiment=negative --attr
     tense=future`).
 
-    A controllable model (ctrl_vae) keeps each sentence's z and sets the attribute codes (--scale does not apply);
-    a sentence already read at the asked value is decoded as `reconstruct` decodes it. Any other model uses latent
+    A model with attribute codes (ctrl_vae, rewriter) keeps each sentence's code and sets the attribute values
+    (--scale below 1 stops short of the asked value, above 1 goes beyond it); a sentence already read at the
+    asked value is decoded as `reconstruct` decodes it. Any other model uses latent
     vector arithmetic: offset = mean code of sentences with the value - mean code of the others (or of --from);
     each sentence is decoded from its code + SCALE * offset, summed over the attributes asked, except along an
     attribute whose linear reading of the code already gives the value (unless --move-all).
