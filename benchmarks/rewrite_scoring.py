@@ -166,11 +166,13 @@ def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
 
 
 def judge_task(rewrites: Sequence[str], sources: Sequence[str], asks: Sequence[Ask], judges: dict[str, Judge],
-               references: Sequence[str] | None = None) -> dict[str, float | int]:
+               references: Sequence[str] | None = None,
+               second_judges: dict[str, Judge] | None = None) -> dict[str, float | int]:
     """Scores of one task's rewrites: for each asked attribute, the share the judge reads at the asked value
     (``acc_<attribute>``; no verdict counts as wrong), ``accuracy`` (all asked attributes right at once),
     ``self_bleu`` to the sources, the share ``identical`` to the source, and with ``references`` (human rewrites of
-    the same sentences) ``ref_bleu``."""
+    the same sentences) ``ref_bleu``. ``second_judges`` (attribute -> another judge) add ``acc2_<attribute>``: the
+    same share by a judge of another kind, reported beside the first, never mixed into ``accuracy``."""
     n = len(rewrites)
     if not n or len(sources) != n or len(asks) != n:
         raise ValueError(f"judge_task: {n} rewrites, {len(sources)} sources, {len(asks)} asks (equal and > 0)")
@@ -184,6 +186,9 @@ def judge_task(rewrites: Sequence[str], sources: Sequence[str], asks: Sequence[A
         out[f"acc_{a}"] = sum(right) / len(idx)
         for i, r in zip(idx, right):
             ok[i] = ok[i] and r
+        if second_judges and a in second_judges:
+            verdict2 = list(second_judges[a]([rewrites[i] for i in idx]))
+            out[f"acc2_{a}"] = sum(v == asks[i][a] for i, v in zip(idx, verdict2)) / len(idx)
     out["accuracy"] = sum(ok) / n
     out["self_bleu"] = corpus_bleu(rewrites, sources)
     out["identical"] = sum(" ".join(r.split()) == " ".join(s.split()) for r, s in zip(rewrites, sources)) / n
@@ -295,7 +300,7 @@ def markdown_tables(runs: list[dict], published: dict, scales: list[float]) -> s
             met = {True: "yes", False: "no", None: "not measured"}[row["met"]]
             lines.append(f"| {task} | {row['target']} | {got} | {k} | {met} |")
         lines.append("\nCurve on test: accuracy / self-BLEU (/ BLEU to the human rewrites for the sentiment flips) / "
-                     "fluency PPL\n")
+                     "sentiment accuracy by the lexicon judge / fluency PPL\n")
         lines.append("| task | " + " | ".join(f"k={k:g}" for k in scales) + " |\n|---|" + "---|" * len(scales))
         for task in (*TASKS, BOTH):
             cells = []
@@ -305,16 +310,18 @@ def markdown_tables(runs: list[dict], published: dict, scales: list[float]) -> s
                     cells.append("–")
                     continue
                 extra = f" / ref {c['ref_bleu']:.1f}" if "ref_bleu" in c else ""
+                extra += f" / lexicon {c['acc2_sentiment']:.2f}" if "acc2_sentiment" in c else ""
                 extra += f" / PPL {c['fluency']['ppl_per_word']:.0f}" if "fluency" in c else ""
                 cells.append(f"{c['accuracy']:.2f} / {c['self_bleu']:.1f}{extra}")
             lines.append(f"| {task} | " + " | ".join(cells) + " |")
     if published:
         lines.append("\n### Published systems on the same test, same judges\n")
-        lines.append("| system | neg→pos acc | pos→neg acc | accuracy | self-BLEU | ref BLEU | fluency PPL |")
-        lines.append("|---|---|---|---|---|---|---|")
+        lines.append("| system | neg→pos acc | pos→neg acc | accuracy | lexicon accuracy | self-BLEU | ref BLEU | fluency PPL |")
+        lines.append("|---|---|---|---|---|---|---|---|")
         for row in published.values():
             b = row[BOTH]
+            lexicon = f"{b['acc2_sentiment']:.3f}" if "acc2_sentiment" in b else "–"
             lines.append(f"| {row['name']} ({row['paper']}) | {row['sentiment negative->positive']['accuracy']:.3f} | "
-                         f"{row['sentiment positive->negative']['accuracy']:.3f} | {b['accuracy']:.3f} | "
+                         f"{row['sentiment positive->negative']['accuracy']:.3f} | {b['accuracy']:.3f} | {lexicon} | "
                          f"{b['self_bleu']:.1f} | {b['ref_bleu']:.1f} | {b['fluency']['ppl_per_word']:.1f} |")
     return "\n".join(lines)

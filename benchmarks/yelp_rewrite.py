@@ -2,8 +2,8 @@
 the whole target table, beside the published systems' own outputs on the same test sentences.
 
 Data: $SENTAE_DATA_DIR/yelp. Test = the 1,000 sentences of Li et al. 2018 (500 negative, then 500 positive, in the
-order of their sentiment.test.0 and .1). The control knob (the ``scale`` of ``TextSampler.transfer``; a controllable
-model ignores it) is chosen per task on valid, never on test: the first ``--valid`` / 2 sentences of each sentiment
+order of their sentiment.test.0 and .1). The control knob (the ``scale`` of ``TextSampler.transfer``: the offset's
+multiple for latent arithmetic, how far toward the asked value for attribute codes) is chosen per task on valid, never on test: the first ``--valid`` / 2 sentences of each sentiment
 of valid.jsonl (default 250 + 250); of the scales ``--scales`` whose valid accuracy meets the task's target, the
 one with the highest self-BLEU (else the one that falls least short). Test is reported at that scale, and the whole
 accuracy / self-BLEU curve over every scale on test. Rewrites are greedy; latent arithmetic uses 2,000 training
@@ -67,16 +67,20 @@ BATCH = 256  # sentences rewritten at once
 
 
 class Judges:
-    """The three judges, each loaded once: sentiment classifier, tense labeller, fluency LM."""
+    """The judges, each loaded once: sentiment classifier, tense labeller, fluency LM; and a second sentiment judge
+    of another kind, not trained on Yelp (the opinion lexicon with negation scope), reported beside the first."""
 
     def __init__(self, classifier: Path, lm: Path, device: str) -> None:
         from sentae.evaluation.classifier import AttributeClassifier
         from sentae.evaluation.control import tense_judge
+        from sentae.evaluation.lexicon_sentiment import LexiconSentimentJudge
 
         self.clf = AttributeClassifier(classifier, device)
         self.tense, self.tense_desc = tense_judge()
         self.lm, self.device = lm, device
         self.by_attribute = {"sentiment": self.clf.predict, "tense": self.tense}
+        self.lexicon = LexiconSentimentJudge.from_data_dir()
+        self.second = {"sentiment": self.lexicon.predict}
 
     def fluency(self, texts: list[str]) -> dict:
         from sentae.evaluation.fluency import lm_perplexity
@@ -85,7 +89,8 @@ class Judges:
         return {k: r[k] for k in ("ppl_per_word", "nats_per_word", "tokens", "sentences", "unk_rate")}
 
     def describe(self) -> dict:
-        return {"sentiment": self.clf.describe(), "tense": self.tense_desc, "fluency": f"rnn_lm run {self.lm}"}
+        return {"sentiment": self.clf.describe(), "tense": self.tense_desc, "fluency": f"rnn_lm run {self.lm}",
+                "sentiment_second (acc2_sentiment)": self.lexicon.describe()}
 
 
 def first_of_each(texts: list[str], labels: list[str], n: int | None) -> tuple[list[str], list[str]]:
@@ -159,7 +164,7 @@ def run_tasks(rw: Rewriter, texts: list[str], tasks: dict, names: tuple[str, ...
         out = rw.rewrite(src, asks, scale)
         is_flip = name in ("sentiment negative->positive", "sentiment positive->negative")
         refs = [references[i] for i, _ in tasks[name]] if references is not None and is_flip else None
-        r = judge_task(out, src, asks, judges.by_attribute, refs)
+        r = judge_task(out, src, asks, judges.by_attribute, refs, judges.second)
         if fluency:
             r["fluency"] = judges.fluency(out)
         r["examples"] = list(zip(src[:3], out[:3]))
@@ -169,7 +174,7 @@ def run_tasks(rw: Rewriter, texts: list[str], tasks: dict, names: tuple[str, ...
     if len(flips) == 2:
         (o1, s1, a1, r1), (o2, s2, a2, r2) = flips
         report[BOTH] = judge_task(o1 + o2, s1 + s2, a1 + a2, judges.by_attribute,
-                                  None if r1 is None else r1 + r2)
+                                  None if r1 is None else r1 + r2, judges.second)
     return report
 
 
@@ -238,12 +243,12 @@ def score_published(folder: Path, test: tuple, judges: Judges, real_ppl: float) 
                 raise ValueError(f"{folder}: the {side} sources of '{system}' or of the references are not Yelp "
                                  f"test's {side} sentences in order")
             asks = [{"sentiment": FLIP[side]}] * len(src)
-            r = judge_task(out, src, asks, judges.by_attribute, ref)
+            r = judge_task(out, src, asks, judges.by_attribute, ref, judges.second)
             r["fluency"] = judges.fluency(out)
             row[f"sentiment {side}->{FLIP[side]}"] = r
             for acc, part in zip(pooled, (out, src, asks, ref)):
                 acc += part
-        both = judge_task(pooled[0], pooled[1], pooled[2], judges.by_attribute, pooled[3])
+        both = judge_task(pooled[0], pooled[1], pooled[2], judges.by_attribute, pooled[3], judges.second)
         both["fluency"] = judges.fluency(pooled[0])
         row[BOTH] = both
         measured = {f"{t}/{m}": row[t][m] for t in ("sentiment negative->positive", "sentiment positive->negative")

@@ -107,8 +107,23 @@ def test_judge_task_scores_each_attribute_and_both_at_once():
     assert r["identical"] == pytest.approx(1 / 3)
     assert r["ref_bleu"] == pytest.approx(100.0)
     assert 0 < r["self_bleu"] < 100
+    assert "acc2_sentiment" not in r
     with pytest.raises(ValueError):
         judge_task(out[:2], src, asks, {"sentiment": sentiment, "tense": tense})
+
+
+def test_a_second_judge_is_reported_beside_the_first_and_not_mixed_in():
+    def first(texts):
+        return ["positive" if "good" in t else "negative" for t in texts]
+
+    def second(texts):
+        return ["positive" if "great" in t else None for t in texts]
+
+    out = ["the food is good .", "the staff was great .", "it was good and great ."]
+    asks = [{"sentiment": "positive"}] * 3
+    r = judge_task(out, out, asks, {"sentiment": first}, second_judges={"sentiment": second})
+    assert r["acc_sentiment"] == pytest.approx(2 / 3) and r["accuracy"] == pytest.approx(2 / 3)
+    assert r["acc2_sentiment"] == pytest.approx(2 / 3)  # the second and third, by the other judge
 
 
 def test_pooled_ppl_weights_by_predicted_tokens():
@@ -151,4 +166,4 @@ def test_markdown_tables_reports_published_rows():
            "sentiment positive->negative": {"accuracy": 0.894},
            BOTH: {"accuracy": 0.91, "self_bleu": 36.74, "ref_bleu": 15.99, "fluency": {"ppl_per_word": 75.47}}}
     text = markdown_tables([], {"orgin": row}, [1.0])
-    assert "| DeleteAndRetrieve (Li et al. 2018) | 0.926 | 0.894 | 0.910 | 36.7 | 16.0 | 75.5 |" in text
+    assert "| DeleteAndRetrieve (Li et al. 2018) | 0.926 | 0.894 | 0.910 | – | 36.7 | 16.0 | 75.5 |" in text

@@ -17,6 +17,7 @@ from .common import (
 )
 
 GRID_MAX = 100_000  # sentences in one --grid table, which is held in memory to align its columns
+REWRITES = 3  # held-out sentences rewritten after a --grid table
 
 
 def _text_sampler(run: str, device: str):
@@ -32,11 +33,14 @@ def _text_sampler(run: str, device: str):
 @click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
               help="Controllable models: fix an attribute of the samples, e.g. --attr tense=future (repeatable).")
 @click.option("--grid", is_flag=True, help="Controllable models: a table of samples for every combination of values.")
+@click.option("--rewrites/--no-rewrites", default=True, show_default=True,
+              help="With --grid: also rewrite 3 held-out (test split) sentences, each attribute to another value "
+                   "(rebuilds the run's data to find them: seconds for a large corpus).")
 @click.option("-o", "--output", default="-", help="File to write (default: standard output).")
 @decoding_options
 @friendly
-def sample(run: str, num: int, attrs: tuple[str, ...], grid: bool, output: str, device: str, seed: int | None,
-           **kw) -> None:
+def sample(run: str, num: int, attrs: tuple[str, ...], grid: bool, rewrites: bool, output: str, device: str,
+           seed: int | None, **kw) -> None:
     """Sample sentences from the prior of a trained text model in RUN."""
     check_output(output)
     fixed = parse_attrs(attrs)
@@ -52,7 +56,23 @@ def sample(run: str, num: int, attrs: tuple[str, ...], grid: bool, output: str, 
     cells = sampler.sample_grid(num, fixed, seed=seed, **decoding(kw))  # cell i uses seed + i
     names = list(sampler.controlled)
     rows = [[*(cell[a] for a in names), s] for cell, sentences in cells for s in sentences]
-    write_lines(table(rows, [a.upper() for a in names] + ["SENTENCE"]).split("\n"), output)
+    lines = table(rows, [a.upper() for a in names] + ["SENTENCE"]).split("\n")
+    if rewrites:
+        lines += ["", *_rewrite_lines(sampler, seed)]
+    write_lines(lines, output)
+
+
+def _rewrite_lines(sampler, seed: int | None) -> list[str]:
+    """The held-out rewrites as a table; a run whose data cannot be rebuilt gets a note instead."""
+    from ..generation.held_out import rewrite_held_out
+
+    try:
+        found = rewrite_held_out(sampler, REWRITES, seed=seed or 0)
+    except SentaeError as exc:
+        return [f"(no rewrites of held-out sentences: {exc})"]
+    rows = [[r.source, f"{r.attribute}: {r.source_value} -> {r.target_value}", r.text] for r in found]
+    return [f"{REWRITES} held-out sentences ({found[0].split} split) rewritten with another value, greedy:",
+            *table(rows, ["SENTENCE", "CHANGE", "REWRITE"]).split("\n")]
 
 
 @click.command()
