@@ -9,6 +9,7 @@ from torch import nn
 from sentae import DataInfo
 from sentae.generation.decoding import DecodeConfig, decode
 from sentae.nn import RNNDecoder, RNNEncoder
+from sentae.nn.noise import TextNoiseConfig, add_noise
 
 from .rnn_config import RNNAutoencoderConfig
 
@@ -46,6 +47,16 @@ def example_batch(info: DataInfo, batch_size: int, generator: torch.Generator) -
         words = torch.randint(4, info.vocab_size, (n - 2,), generator=generator)
         tokens[i, 0], tokens[i, 1 : n - 1], tokens[i, n - 1] = info.bos_id, words, info.eos_id
     return {"tokens": tokens, "lengths": lengths}
+
+
+def noisy_copy(tokens: torch.Tensor, lengths: torch.Tensor, noise: TextNoiseConfig, info: DataInfo
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A corrupted copy of a batch for a denoising encoder (``noise``); the special tokens are never drawn as
+    substitutes."""
+    if not noise.active:
+        return tokens, lengths
+    first_word = max(info.pad_id, info.bos_id, info.eos_id, info.unk_id) + 1
+    return add_noise(tokens, lengths, noise, info.vocab_size, info.pad_id, info.unk_id, first_word)
 
 
 def word_dropout(inputs: torch.Tensor, rate: float, info: DataInfo) -> torch.Tensor:

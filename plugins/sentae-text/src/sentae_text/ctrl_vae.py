@@ -35,7 +35,8 @@ from sentae.nn.soft_decode import soft_decode
 from sentae.schema import Range
 from sentae.training.kl_schedules import KLSchedule
 
-from .common import DecodesFromCode, encoder_head_generator, example_batch, word_dropout
+from .attribute_codes import AttributeCodes
+from .common import DecodesFromCode, encoder_head_generator, word_dropout
 from .rnn_config import RNNAutoencoderConfig
 
 
@@ -70,7 +71,7 @@ class CtrlVAEConfig(RNNAutoencoderConfig):
             raise ValueError(f"attributes lists a name twice: {self.attributes}")
 
 
-class CtrlVAE(DecodesFromCode, SentaeModel, ControllableTextModel):
+class CtrlVAE(DecodesFromCode, AttributeCodes, SentaeModel, ControllableTextModel):
     """Encoder -> z; generator p(x | z, c); one CNN classifier per controlled attribute."""
 
     name = "ctrl_vae"
@@ -105,38 +106,6 @@ class CtrlVAE(DecodesFromCode, SentaeModel, ControllableTextModel):
     def default_data_info(cls) -> DataInfo:
         return DataInfo(modality="text", vocab_size=37, pad_id=0, bos_id=1, eos_id=2, unk_id=3, max_length=14,
                         attributes={"sentiment": ["negative", "positive"], "tense": ["past", "present", "future"]})
-
-    # -- codes ---------------------------------------------------------------------------------------------------
-    def full_code(self, z: torch.Tensor, attrs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """[z, c]: ``attrs`` maps each controlled attribute to value indices ``[B]`` or distributions ``[B, K]``."""
-        blocks = [z]
-        for a, vals in self.controlled.items():
-            v = attrs[a]
-            blocks.append(F.one_hot(v, len(vals)).to(z.dtype) if v.dim() == 1 else v.to(z.dtype))
-        return torch.cat(blocks, 1)
-
-    def classify(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Each classifier's logits for real (token id) sentences."""
-        return {a: clf(tokens, lengths) for a, clf in self.classifiers.items()}
-
-    def predict_attributes(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Most likely value index per attribute, by the model's own classifiers."""
-        return {a: logits.argmax(1) for a, logits in self.classify(tokens, lengths).items()}
-
-    def real_codes(self, batch, logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """c for real sentences: the label where there is one, else the classifier's (detached) distribution."""
-        out = {}
-        for a, vals in self.controlled.items():
-            probs = logits[a].detach().softmax(1)
-            labels = batch.get(f"attr_{a}")
-            if labels is not None:
-                known = labels >= 0
-                probs = torch.where(known.unsqueeze(1), F.one_hot(labels.clamp(min=0), len(vals)).to(probs.dtype), probs)
-            out[a] = probs
-        return out
-
-    def random_attributes(self, n: int, device, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        return {a: torch.randint(len(vals), (n,), generator=generator, device=device) for a, vals in self.controlled.items()}
 
     # -- likelihood pieces (evaluation, sampler) -------------------------------------------------------------------
     def encode_stats(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -193,17 +162,8 @@ class CtrlVAE(DecodesFromCode, SentaeModel, ControllableTextModel):
         return attr_loss, z_loss, accs
 
     def _classifier_step(self, batch, ctx: StepContext) -> StepOutput:
-        tokens, lengths = batch["tokens"], batch["lengths"]
-        loss = torch.zeros((), device=tokens.device)
-        metrics: dict[str, float] = {}
-        for a, logits in self.classify(tokens, lengths).items():
-            labels = batch.get(f"attr_{a}")
-            known = labels >= 0 if labels is not None else torch.zeros(len(tokens), dtype=torch.bool, device=tokens.device)
-            if bool(known.any()):
-                loss = loss + F.cross_entropy(logits[known], labels[known])
-                metrics[f"clf_acc/{a}"] = float((logits[known].argmax(1) == labels[known]).float().mean())
-            else:
-                loss = loss + 0.0 * logits.sum()  # keeps every classifier in the graph of this step
+        tokens = batch["tokens"]
+        loss, metrics = self.labelled_classifier_loss(batch)
         if self._control_on(ctx) and self.config.generated_weight > 0:
             with torch.no_grad():
                 n = self.config.generated_batch or len(tokens)
@@ -273,12 +233,7 @@ class CtrlVAE(DecodesFromCode, SentaeModel, ControllableTextModel):
 
     # -- generation ---------------------------------------------------------------------------------------------
     def example_batch(self, batch_size: int, generator: torch.Generator):
-        batch = example_batch(self.data_info, batch_size, generator)
-        for a, vals in self.controlled.items():
-            labels = torch.randint(len(vals), (batch_size,), generator=generator)
-            labels[0] = -1  # one unlabelled sentence per batch: the semi-supervised path is always exercised
-            batch[f"attr_{a}"] = labels
-        return batch
+        return self.labelled_example_batch(batch_size, generator)
 
     def generate(self, code: torch.Tensor, n: int, config: DecodeConfig | None = None,
                  generator: torch.Generator | None = None) -> torch.Tensor:

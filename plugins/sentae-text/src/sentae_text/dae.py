@@ -14,9 +14,9 @@ from torch import nn
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
 from sentae.model import LatentTextModel
-from sentae.nn.noise import TextNoiseConfig, add_noise
+from sentae.nn.noise import TextNoiseConfig
 
-from .common import DecodesFromCode, default_info, encoder_head_generator, example_batch
+from .common import DecodesFromCode, default_info, encoder_head_generator, example_batch, noisy_copy
 from .rnn_config import RNNAutoencoderConfig
 
 
@@ -66,11 +66,7 @@ class DAE(DecodesFromCode, SentaeModel, LatentTextModel):
 
     def noisy(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The corrupted copy the encoder reads while training (the clean batch at evaluation)."""
-        if not self.training or not self.config.noise.active:
-            return tokens, lengths
-        info = self.data_info
-        first_word = max(info.pad_id, info.bos_id, info.eos_id, info.unk_id) + 1
-        return add_noise(tokens, lengths, self.config.noise, info.vocab_size, info.pad_id, info.unk_id, first_word)
+        return noisy_copy(tokens, lengths, self.config.noise, self.data_info) if self.training else (tokens, lengths)
 
     def reconstruction(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Code of the (noisy) input and -log p(clean x | z) per sentence."""

@@ -39,12 +39,13 @@ from sentae.model import ControllableTextModel, adamw
 from sentae.nn import SoftmaxConfig
 from sentae.nn.attention import AttentionDecoder, MemoryEncoder, flatten_memory, unflatten_memory
 from sentae.nn.cnn import TextCNN
-from sentae.nn.noise import TextNoiseConfig, add_noise
+from sentae.nn.noise import TextNoiseConfig
 from sentae.nn.params import split_parameters
 from sentae.nn.soft_decode import soft_decode
 from sentae.schema import Range, check_declared_ranges
 
-from .common import example_batch
+from .attribute_codes import AttributeCodes
+from .common import noisy_copy
 
 
 def _light_noise() -> TextNoiseConfig:
@@ -79,7 +80,7 @@ class RewriterConfig:
             raise ValueError(f"attributes lists a name twice: {self.attributes}")
 
 
-class Rewriter(SentaeModel, ControllableTextModel):
+class Rewriter(AttributeCodes, SentaeModel, ControllableTextModel):
     """Memory encoder (bidirectional GRU) -> per-token code -> attention GRU decoder reading attribute embeddings;
     one CNN classifier per attribute."""
 
@@ -131,14 +132,6 @@ class Rewriter(SentaeModel, ControllableTextModel):
         return flatten_memory(self.encoder(tokens[:, : self.positions], lengths.clamp(max=self.positions)),
                               self.positions), None
 
-    def full_code(self, z: torch.Tensor, attrs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """[memory, c]: ``attrs`` maps each attribute to value indices ``[B]`` or distributions ``[B, K]``."""
-        blocks = [z]
-        for a, vals in self.controlled.items():
-            v = attrs[a]
-            blocks.append(F.one_hot(v, len(vals)).to(z.dtype) if v.dim() == 1 else v.to(z.dtype))
-        return torch.cat(blocks, 1)
-
     def _split(self, code: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Memory, its mask and the decoder's conditioning vector (the attribute embeddings) from a full code."""
         memory, mask = unflatten_memory(code[:, : self.latent_size], self.config.memory_size)
@@ -147,28 +140,6 @@ class Rewriter(SentaeModel, ControllableTextModel):
             cond.append(self.attribute_tables[a](code[:, start : start + len(vals)]))
             start += len(vals)
         return memory, mask, torch.cat(cond, 1)
-
-    def classify(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {a: clf(tokens, lengths) for a, clf in self.classifiers.items()}
-
-    def predict_attributes(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Most likely value index per attribute, by the model's own classifiers."""
-        return {a: logits.argmax(1) for a, logits in self.classify(tokens, lengths).items()}
-
-    def random_attributes(self, n: int, device, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        return {a: torch.randint(len(vals), (n,), generator=generator, device=device) for a, vals in self.controlled.items()}
-
-    def real_codes(self, batch, logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """x's own values: the label where there is one, else the classifier's (detached) distribution."""
-        out = {}
-        for a, vals in self.controlled.items():
-            probs = logits[a].detach().softmax(1)
-            labels = batch.get(f"attr_{a}")
-            if labels is not None:
-                known = labels >= 0
-                probs = torch.where(known.unsqueeze(1), F.one_hot(labels.clamp(min=0), len(vals)).to(probs.dtype), probs)
-            out[a] = probs
-        return out
 
     # -- the decoder-step interface over full codes (what sentae.generation decodes) ------------------------------
     @property
@@ -209,11 +180,7 @@ class Rewriter(SentaeModel, ControllableTextModel):
 
     # -- training ------------------------------------------------------------------------------------------------
     def noisy(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if not self.training or not self.config.noise.active:
-            return tokens, lengths
-        info = self.data_info
-        first_word = max(info.pad_id, info.bos_id, info.eos_id, info.unk_id) + 1
-        return add_noise(tokens, lengths, self.config.noise, info.vocab_size, info.pad_id, info.unk_id, first_word)
+        return noisy_copy(tokens, lengths, self.config.noise, self.data_info) if self.training else (tokens, lengths)
 
     def training_step(self, batch, ctx: StepContext) -> StepOutput:
         if ctx.optimizer == "disc":
@@ -256,17 +223,7 @@ class Rewriter(SentaeModel, ControllableTextModel):
         return style, back.mean(), accs
 
     def _classifier_step(self, batch) -> StepOutput:
-        tokens, lengths = batch["tokens"], batch["lengths"]
-        loss = torch.zeros((), device=tokens.device)
-        metrics: dict[str, float] = {}
-        for a, logits in self.classify(tokens, lengths).items():
-            labels = batch.get(f"attr_{a}")
-            known = labels >= 0 if labels is not None else torch.zeros(len(tokens), dtype=torch.bool, device=tokens.device)
-            if bool(known.any()):
-                loss = loss + F.cross_entropy(logits[known], labels[known])
-                metrics[f"clf_acc/{a}"] = float((logits[known].argmax(1) == labels[known]).float().mean())
-            else:
-                loss = loss + 0.0 * logits.sum()  # keeps every classifier in the graph of this step
+        loss, metrics = self.labelled_classifier_loss(batch)
         return StepOutput(loss, {"clf": loss.detach(), **metrics})
 
     def optimizer_names(self) -> list[str]:
@@ -311,9 +268,4 @@ class Rewriter(SentaeModel, ControllableTextModel):
         return result
 
     def example_batch(self, batch_size: int, generator: torch.Generator):
-        batch = example_batch(self.data_info, batch_size, generator)
-        for a, vals in self.controlled.items():
-            labels = torch.randint(len(vals), (batch_size,), generator=generator)
-            labels[0] = -1  # one unlabelled sentence per batch: the semi-supervised path is always exercised
-            batch[f"attr_{a}"] = labels
-        return batch
+        return self.labelled_example_batch(batch_size, generator)
