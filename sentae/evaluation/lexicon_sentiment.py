@@ -3,8 +3,11 @@
 It knows nothing of any sentae corpus: its words come from Hu & Liu's opinion lexicon (``opinion_lexicon.zip``,
 2,006 positive and 4,783 negative words, KDD 2004; the 3 in both lists, "envious" and kin, count as negative)
 and, for words that lexicon lacks, Pattern's adjective polarities (``pattern-en-sentiment.xml``, De Smedt &
-Daelemans 2012), both read from ``$SENTAE_DATA_DIR/sentiment_lexicons``. So it can judge the sentences of a model
-trained on sentae's generated review corpus without sharing that corpus's word lists (``sentae.data.review_rules``).
+Daelemans 2012), both read from ``$SENTAE_DATA_DIR/sentiment_lexicons``; optionally VADER's human-rated words
+(Hutto & Gilbert 2014, the file the ``vaderSentiment`` package ships) and a domain lexicon (for restaurants:
+``sentae.evaluation.domain_lexicon``, adjectives induced from Yelp), each only for the words the lexicons before it
+lack. So it can judge the sentences of a model trained on sentae's generated review corpus without sharing that
+corpus's word lists (``sentae.data.review_rules``).
 
 Rules, in order:
 
@@ -34,7 +37,7 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -66,6 +69,8 @@ FOREVER_VERBS = _words("take takes took taken taking wait waits waited waiting")
 # "we 'll be back", "i keep coming back": the review idiom of a returning customer, a verdict no single word carries.
 BACK_VERBS = _words("be been 'll come comes came coming go goes went going gone")
 PATTERN_MIN = 0.1  # |mean polarity| a Pattern adjective needs to count as an opinion word
+VADER_FILE = "vader_lexicon.txt"
+VADER_MIN = 0.5  # |mean valence| (of -4..4) a VADER word needs to count as an opinion word
 PATTERN_ADVERB_MIN = 0.3  # ... and to lend it to its -ly adverb: "usual" (-0.25) is mildly negative, "usually" is not
 _PUNCT = frozenset(".,!?;:()\"")
 
@@ -96,6 +101,36 @@ def _read_opinion_lexicon(path: Path) -> dict[str, int]:
                 if word and not word.startswith(";"):
                     lex[word] = sign
     return lex
+
+
+def _vader_lexicon_file() -> Path:
+    """``vader_lexicon.txt`` as the ``vaderSentiment`` package ships it, found without importing the package (its
+    module imports ``requests`` for a feature sentae does not use)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("vaderSentiment")
+    if spec is None or not spec.submodule_search_locations:
+        raise SentaeError("lexicon sentiment judge: VADER's lexicon needs the vaderSentiment package: "
+                          "pip install 'vaderSentiment>=3.3.2' (or pass vader=False)")
+    path = Path(next(iter(spec.submodule_search_locations))) / VADER_FILE
+    if not path.is_file():
+        raise SentaeError(f"lexicon sentiment judge: {path} not found in the installed vaderSentiment package")
+    return path
+
+
+def _read_vader(path: Path) -> dict[str, float]:
+    """VADER: word -> mean valence (-4..4) of its ten human ratings; alphabetic entries only (no emoticons) and
+    only those at least ``VADER_MIN`` from neutral."""
+    out = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split("\t")
+        try:
+            word, mean = parts[0], float(parts[1])
+        except (IndexError, ValueError):
+            raise SentaeError(f"{path}:{n}: not a VADER lexicon line (token, mean, sd, ratings)") from None
+        if word.isalpha() and abs(mean) >= VADER_MIN:
+            out[word.lower()] = mean
+    return out
 
 
 def _read_pattern(path: Path) -> dict[str, float]:
@@ -133,9 +168,14 @@ class LexiconSentimentJudge:
     _derived: dict[str, int] = field(default_factory=dict, repr=False)  # memo of _derive
 
     @classmethod
-    def from_data_dir(cls, path: str | Path | None = None, pattern: bool = True) -> LexiconSentimentJudge:
+    def from_data_dir(cls, path: str | Path | None = None, pattern: bool = True,
+                      vader: bool = False, domain: Mapping[str, int] | None = None,
+                      domain_name: str = "") -> LexiconSentimentJudge:
         """Read the lexicons from ``path`` (default ``$SENTAE_DATA_DIR/sentiment_lexicons``); ``pattern`` adds
-        Pattern's adjectives for the words Hu & Liu do not list (Hu & Liu win where both have a word)."""
+        Pattern's adjectives for the words Hu & Liu do not list (Hu & Liu win where both have a word); ``vader`` adds
+        VADER's rated words (Hutto & Gilbert 2014, from the ``vaderSentiment`` package) that neither lists; ``domain``
+        (word -> ±1, e.g. ``sentae.evaluation.domain_lexicon.yelp_lexicon()``) adds the words neither lists,
+        described in ``describe()`` as ``domain_name``."""
         if path is None:
             root = os.environ.get(DATA_DIR_ENV)
             if not root:
@@ -160,6 +200,16 @@ class LexiconSentimentJudge:
             lexicon.update(extra)
             bases = hu_liu | {w for w, m in means.items() if abs(m) >= PATTERN_ADVERB_MIN}
             sources.append(f"{len(extra):,} Pattern adjectives")
+        if vader:
+            means = {w: m for w, m in _read_vader(_vader_lexicon_file()).items() if w not in lexicon}
+            lexicon.update({w: 1 if m > 0 else -1 for w, m in means.items()})
+            bases = bases | frozenset(means)
+            sources.append(f"{len(means):,} VADER words")
+        if domain:
+            extra = {w: (1 if v > 0 else -1) for w, v in domain.items() if w not in lexicon and v}
+            lexicon.update(extra)
+            bases = bases | frozenset(extra)
+            sources.append(f"{len(extra):,} words of {domain_name or 'a domain lexicon'}")
         return cls(lexicon, tuple(sources), adverb_bases=bases)
 
     def word_scores(self, toks: Sequence[str]) -> list[float]:
