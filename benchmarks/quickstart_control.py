@@ -10,7 +10,10 @@ z with greedy decoding for comparison.
 
 Judges:
 - sentiment: ``sentae.evaluation.lexicon_sentiment`` (Hu & Liu's opinion lexicon + Pattern's adjectives, negation
-  scope; no verdict without an opinion word, counted as wrong and reported as ``undecided``);
+  scope; no verdict without an opinion word, counted as wrong and reported as ``undecided``), read with VADER's
+  rated words and the restaurant adjectives those general lexicons lack, induced from the human-written Yelp train
+  split (``sentae.evaluation.domain_lexicon``): ``lexicon_wide``, the judge of the target; and with Hu & Liu and
+  Pattern alone (``lexicon``), the judge of the first measurement;
 - tense: the rule-based tense labeller ``sentae.data.tense`` (lemminflect's lexicon and closed-class rules; "none"
   counted as wrong);
 - for comparison only: the corpus's own rules ``sentae.data.review_rules.judge`` (the rules the corpus was made
@@ -45,10 +48,13 @@ from sentae.data.reviews import (
     split_reviews,
 )
 from sentae.data.tense import label_tenses
+from sentae.evaluation.domain_lexicon import MIN_COUNT, MIN_PREDICATIVE, MIN_SHARE, yelp_lexicon
 from sentae.evaluation.lexicon_sentiment import LexiconSentimentJudge
 from sentae.run import RunFolder
 
+YELP_WORDS = "Yelp-induced adjectives (sentae.evaluation.domain_lexicon, Yelp train split)"
 CELLS = [(s, t) for s in SENTIMENTS for t in TENSES]
+PRIMARY = "lexicon_wide"  # the judge of the target: three general lexicons + adjectives induced from Yelp
 
 
 def train(recipe: Path, out: Path, overrides: list[str]) -> dict:
@@ -70,41 +76,44 @@ def describe_run(run: Path) -> dict:
     return {"run": str(run), "steps": steps, "train_wall_s_at_last_log": elapsed}
 
 
-def judge_cell(texts: list[str], sentiment: str, tense: str, lexicon: LexiconSentimentJudge) -> dict:
+def judge_cell(texts: list[str], sentiment: str, tense: str, lexicons: dict[str, LexiconSentimentJudge]) -> dict:
     n = len(texts)
-    lex = lexicon.predict(texts)
     lab = label_tenses(texts)
     rules = [judge(t) for t in texts]
-    return {"sentiment": sentiment, "tense": tense, "n": n,
-            "lexicon_sentiment": sum(v == sentiment for v in lex) / n,
-            "lexicon_undecided": sum(v is None for v in lex),
-            "lexicon_sentiment_of_decided": sum(v == sentiment for v in lex) / max(1, sum(v is not None for v in lex)),
-            "labeller_tense": sum(v == tense for v in lab) / n,
-            "labeller_both": sum(a == sentiment and b == tense for a, b in zip(lex, lab)) / n,
-            "rules_sentiment": sum(r["sentiment"] == sentiment for r in rules) / n,
-            "rules_tense": sum(r["tense"] == tense for r in rules) / n}
+    row = {"sentiment": sentiment, "tense": tense, "n": n}
+    for name, lexicon in lexicons.items():
+        lex = lexicon.predict(texts)
+        decided = sum(v is not None for v in lex)
+        row |= {f"{name}_sentiment": sum(v == sentiment for v in lex) / n,
+                f"{name}_undecided": n - decided,
+                f"{name}_sentiment_of_decided": sum(v == sentiment for v in lex) / max(1, decided)}
+        if name == PRIMARY:
+            row["labeller_both"] = sum(a == sentiment and b == tense for a, b in zip(lex, lab)) / n
+    return row | {"labeller_tense": sum(v == tense for v in lab) / n,
+                  "rules_sentiment": sum(r["sentiment"] == sentiment for r in rules) / n,
+                  "rules_tense": sum(r["tense"] == tense for r in rules) / n}
 
 
-def grid(sampler, per_cell: int, seed: int, lexicon: LexiconSentimentJudge, **decoding) -> tuple[list[dict], dict]:
+def grid(sampler, per_cell: int, seed: int, lexicons: dict[str, LexiconSentimentJudge], **decoding) -> tuple[list[dict], dict]:
     cells, examples = [], {}
     for want, texts in sampler.sample_grid(per_cell, seed=seed, batch_size=200, cell_seed_stride=1000, **decoding):
-        cells.append(judge_cell(texts, want["sentiment"], want["tense"], lexicon))
+        cells.append(judge_cell(texts, want["sentiment"], want["tense"], lexicons))
         examples[f"{want['sentiment']}/{want['tense']}"] = texts[:5]
     return cells, examples
 
 
-def reference(per_cell: int, lexicon: LexiconSentimentJudge) -> tuple[list[dict], float]:
+def reference(per_cell: int, lexicons: dict[str, LexiconSentimentJudge]) -> tuple[list[dict], float]:
     """The judges on real test sentences, per cell; and the tense labeller's agreement over the whole test split."""
     test = split_reviews(generate_reviews(24_000, 0))["test"]
     agree = sum(a == r["tense"] for a, r in zip(label_tenses([r["text"] for r in test]), test)) / len(test)
     cells = []
     for s, t in CELLS:
         texts = [r["text"] for r in test if (r["sentiment"], r["tense"]) == (s, t)][:per_cell]
-        cells.append(judge_cell(texts, s, t, lexicon))
+        cells.append(judge_cell(texts, s, t, lexicons))
     return cells, agree
 
 
-def rewrites(sampler, lexicon: LexiconSentimentJudge, count: int = 300) -> dict:
+def rewrites(sampler, lexicons: dict[str, LexiconSentimentJudge], count: int = 300) -> dict:
     test = split_reviews(generate_reviews(24_000, 0))["test"][:count]
     texts = [r["text"] for r in test]
     flip = {s: SENTIMENTS[1 - SENTIMENTS.index(s)] for s in SENTIMENTS}
@@ -120,7 +129,7 @@ def rewrites(sampler, lexicon: LexiconSentimentJudge, count: int = 300) -> dict:
         moved_texts = [m for _, m in sorted(moved)]
         other = "tense" if attr == "sentiment" else "sentiment"
         keep = [r[other] for r in test]
-        sj = lexicon.predict(moved_texts)
+        sj = lexicons[PRIMARY].predict(moved_texts)
         tj = label_tenses(moved_texts)
         got, kept = (sj, tj) if attr == "sentiment" else (tj, sj)
         out[attr] = {"n": count, "accuracy": sum(g == w for g, w in zip(got, goals)) / count,
@@ -131,16 +140,17 @@ def rewrites(sampler, lexicon: LexiconSentimentJudge, count: int = 300) -> dict:
 
 
 def markdown(result: dict) -> str:
-    head = ("| cell | lexicon sentiment (top-p 0.9) | undecided / of decided | labeller tense (top-p 0.9) | both | "
-            "corpus rules sent. / tense (top-p 0.9) | lexicon / labeller, greedy | judges on real test sentences |")
-    lines = [head, "|" + "---|" * 8]
+    head = ("| cell | sentiment, wide lexicon (top-p 0.9) | undecided / of decided | Hu & Liu + Pattern only | "
+            "labeller tense (top-p 0.9) | both | corpus rules sent. / tense | wide lexicon / labeller, greedy | "
+            "judges on real test sentences (wide / Hu & Liu + Pattern / labeller) |")
+    lines = [head, "|" + "---|" * 9]
     for s, g, r in zip(result["top_p_0.9"], result["greedy"], result["reference"]):
-        lines.append(f"| {s['sentiment']} {s['tense']} | {s['lexicon_sentiment']:.3f} | {s['lexicon_undecided']} / "
-                     f"{s['lexicon_sentiment_of_decided']:.3f} | {s['labeller_tense']:.3f} | "
-                     f"{s['labeller_both']:.3f} | "
-                     f"{s['rules_sentiment']:.3f} / "
-                     f"{s['rules_tense']:.3f} | {g['lexicon_sentiment']:.3f} / {g['labeller_tense']:.3f} | "
-                     f"{r['lexicon_sentiment']:.3f} / {r['labeller_tense']:.3f} |")
+        lines.append(f"| {s['sentiment']} {s['tense']} | {s['lexicon_wide_sentiment']:.3f} | "
+                     f"{s['lexicon_wide_undecided']} / {s['lexicon_wide_sentiment_of_decided']:.3f} | "
+                     f"{s['lexicon_sentiment']:.3f} | {s['labeller_tense']:.3f} | {s['labeller_both']:.3f} | "
+                     f"{s['rules_sentiment']:.3f} / {s['rules_tense']:.3f} | "
+                     f"{g['lexicon_wide_sentiment']:.3f} / {g['labeller_tense']:.3f} | "
+                     f"{r['lexicon_wide_sentiment']:.3f} / {r['lexicon_sentiment']:.3f} / {r['labeller_tense']:.3f} |")
     return "\n".join(lines)
 
 
@@ -158,25 +168,35 @@ def main() -> None:
     training = describe_run(args.run) if args.run else train(ROOT / "recipes" / "quickstart.yaml", args.out,
                                                             args.overrides)
     sampler = sentae.load(training["run"])
-    lexicon = LexiconSentimentJudge.from_data_dir()
-    sampled, examples = grid(sampler, args.per_cell, args.seed, lexicon, strategy="sample", top_p=0.9)
-    greedy, _ = grid(sampler, args.per_cell, args.seed, lexicon, strategy="greedy")
-    ref, tense_agreement = reference(args.per_cell, lexicon)
+    lexicons = {"lexicon_wide": LexiconSentimentJudge.from_data_dir(vader=True, domain=yelp_lexicon(),
+                                                                    domain_name=YELP_WORDS),
+                "lexicon": LexiconSentimentJudge.from_data_dir()}
+    sampled, examples = grid(sampler, args.per_cell, args.seed, lexicons, strategy="sample", top_p=0.9)
+    greedy, _ = grid(sampler, args.per_cell, args.seed, lexicons, strategy="greedy")
+    ref, tense_agreement = reference(args.per_cell, lexicons)
     import torch
 
     result = {
-        "what": "ctrl_vae quickstart: control accuracy per sentiment x tense cell; sentiment by the lexicon judge, "
-                "tense by the rule-based labeller, the corpus rules for comparison",
-        "judges": {"sentiment": lexicon.describe(), "tense": "rule-based tense labeller (sentae.data.tense)",
+        "what": "ctrl_vae quickstart: control accuracy per sentiment x tense cell; sentiment by the lexicon judge "
+                "with VADER and Yelp-induced adjectives (lexicon_wide, the target's judge) and without them (lexicon), tense by the "
+                "rule-based labeller, the corpus rules for comparison",
+        "judges": {"sentiment (lexicon_wide)": lexicons["lexicon_wide"].describe(),
+                   "sentiment (lexicon)": lexicons["lexicon"].describe(),
+                   "yelp words": f"sentae.evaluation.domain_lexicon.yelp_lexicon(): adjectives (or -ed participles) "
+                                 f"of the Yelp train split with >= {MIN_COUNT} un-negated uses after a linking verb, "
+                                 f">= {MIN_PREDICATIVE:.0%} of their uses there, and >= {MIN_SHARE:.0%} of those "
+                                 f"in one sentiment (class sizes normalised)",
+                   "tense": "rule-based tense labeller (sentae.data.tense)",
                    "comparison": "reviews construction rules (sentae.data.review_rules.judge)"},
         "training": training, "per_cell": args.per_cell, "seed": args.seed,
         "decoding": {"top_p_0.9": "strategy sample, top_p 0.9, temperature 1", "greedy": "strategy greedy"},
         "recipe_used": {k: v for k, v in RunFolder(training["run"]).read_config().items() if k in ("model", "train")},
-        "min_cell": {k: min(c[k] for c in sampled) for k in ("lexicon_sentiment", "lexicon_sentiment_of_decided",
-                                                             "labeller_tense", "rules_sentiment", "rules_tense")},
+        "min_cell": {k: min(c[k] for c in sampled) for k in (
+            "lexicon_wide_sentiment", "lexicon_wide_sentiment_of_decided", "lexicon_sentiment",
+            "lexicon_sentiment_of_decided", "labeller_tense", "rules_sentiment", "rules_tense")},
         "top_p_0.9": sampled, "greedy": greedy, "reference": ref,
         "tense_labeller_agreement_reviews_test": tense_agreement,
-        "rewrites_test_first_300": rewrites(sampler, lexicon),
+        "rewrites_test_first_300": rewrites(sampler, lexicons),
         "examples_top_p_0.9": examples,
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "torch": torch.__version__, "threads": torch.get_num_threads()},
@@ -184,8 +204,9 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n")
     print(markdown(result))
-    print(f"min over cells at top-p 0.9: sentiment {result['min_cell']['lexicon_sentiment']:.3f} (of decided "
-          f"{result['min_cell']['lexicon_sentiment_of_decided']:.3f}), "
+    print(f"min over cells at top-p 0.9: sentiment {result['min_cell']['lexicon_wide_sentiment']:.3f} (wide "
+          f"lexicon; of decided {result['min_cell']['lexicon_wide_sentiment_of_decided']:.3f}; Hu & Liu "
+          f"+ Pattern only {result['min_cell']['lexicon_sentiment']:.3f}), "
           f"tense {result['min_cell']['labeller_tense']:.3f}; tense labeller agreement with the construction labels "
           f"on reviews test: {tense_agreement:.4f}")
     for attr, r in result["rewrites_test_first_300"].items():
