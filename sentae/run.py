@@ -5,8 +5,11 @@ A run folder is what ``sentae train`` writes and what ``load``, ``eval``, ``samp
     config.yaml         the resolved recipe, with the versions it was trained with
     data_info.json      the data shape the model was built for
     model.json          the model description: registered name, config, data shape
+    config.json         what Hugging Face Hub tooling reads: model_type, architectures, sentae's description
     model.safetensors   the final (or best) weights
-    tokenizer.json      text runs: the tokenizer
+    tokenizer.json      text runs: the tokenizer, a standard `tokenizers` file (sentae.data.tokenizer_files), with
+                        sentae_tokenizer.json, tokenizer_config.json and, for unigram, spiece.model beside it
+    README.md           the model card (sentae.evaluation.model_card), written by `push` and `save_pretrained`
     trainer_state.pt    the trainer state of the last checkpoint (weights-only torch file)
     best.safetensors    with early stopping: the best weights so far
     checkpoints/step-NNNNNNNN/   model.safetensors + trainer_state.pt
@@ -15,7 +18,8 @@ A run folder is what ``sentae train`` writes and what ``load``, ``eval``, ``samp
     .sentae-run         the marker: this folder was made by sentae (what it wrote, it may delete)
     .sentae-lock        held (flock) by the one process writing the run
 
-A folder written by ``save_pretrained`` holds the loadable part of this layout (model.json, weights, tokenizer).
+A folder written by ``save_pretrained`` holds the loadable part of this layout (model.json, config.json, weights,
+the tokenizer files, the model card); what a push uploads is ``sentae.evaluation.publish.shareable_files``.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from typing import Any
 
 import torch
 
+from .data.tokenizer_files import TOKENIZER_FILES
 from .errors import CheckpointError, SentaeError
 from .io import TMP_MARK, atomic_write_text
 from .model import DataInfo, SentaeModel
@@ -37,6 +42,8 @@ from .weights import load_weights, resolve_device, save_weights
 CONFIG = "config.yaml"
 DATA_INFO = "data_info.json"
 MODEL_SPEC = "model.json"
+HUB_CONFIG = "config.json"
+CARD = "README.md"
 WEIGHTS = "model.safetensors"
 BEST_WEIGHTS = "best.safetensors"
 TRAINER_STATE = "trainer_state.pt"
@@ -53,8 +60,26 @@ CHECKPOINT_NAME = re.compile(r"step-(\d{8})")
 
 # What a run writes before its first checkpoint. A folder holding only these is a run that failed while starting
 # (no weights were saved), and a new run may take its place.
-SETUP_FILES = frozenset({CONFIG, DATA_INFO, MODEL_SPEC, TOKENIZER, METRICS, EVENTS})
+SETUP_FILES = frozenset({CONFIG, DATA_INFO, MODEL_SPEC, HUB_CONFIG, *TOKENIZER_FILES, METRICS, EVENTS})
 TENSORBOARD_FILE = re.compile(r"events\.out\.tfevents\..+")  # what TensorBoard's writer names its files
+
+
+CARD_MARK = "<!-- sentae:model-card"  # the line that marks a README.md as sentae's (it rewrites only those)
+
+
+def hub_config(spec: dict[str, Any]) -> dict[str, Any]:
+    """config.json's content for a model.json ``spec``: the keys Hub tooling reads, sentae's version and the
+    distribution and version of the plugin that provides the model."""
+    from .registry import REGISTRY
+    from .version import __version__
+
+    try:
+        entry = REGISTRY.entry(spec["type"])
+        plugin = {"distribution": entry.distribution, "distribution_version": entry.version}
+    except SentaeError:  # not installed here: the config is still written, without the plugin's name
+        plugin = {}
+    return {"model_type": spec["type"], "architectures": [spec["type"]], "library_name": "sentae",
+            "sentae": {"version": __version__, **plugin, "spec_file": MODEL_SPEC, "weights": WEIGHTS, **spec}}
 
 
 def checkpoint_name(step: int) -> str:
@@ -144,7 +169,33 @@ class RunFolder:
         if self.has_tokenizer():
             tok = self.load_tokenizer(check=False)
             spec["tokenizer"] = {"file": TOKENIZER, "sha256": tok.fingerprint(), "vocab_size": tok.vocab_size}
-        return atomic_write_text(self.file(MODEL_SPEC), json.dumps(spec, indent=2))
+        path = atomic_write_text(self.file(MODEL_SPEC), json.dumps(spec, indent=2))
+        self.write_hub_config(spec)
+        return path
+
+    def write_hub_config(self, spec: dict[str, Any] | None = None) -> Path | None:
+        """config.json, for Hub tooling (``model_type``, ``architectures``) with sentae's description of the model
+        (model.json stays what sentae reads). A config.json that sentae did not write is left as it is (None)."""
+        target = self.file(HUB_CONFIG)
+        if target.exists() and not self.wrote(HUB_CONFIG):
+            return None
+        return atomic_write_text(target, json.dumps(hub_config(spec or self.read_spec()), indent=2) + "\n")
+
+    def wrote(self, name: str) -> bool:
+        """Whether the file ``name`` here is one sentae wrote: config.json says so in its ``library_name``, the
+        model card in its marker line; any other name counts as sentae's in a folder sentae made."""
+        path = self.file(name)
+        if not path.is_file():
+            return False
+        try:
+            if name == HUB_CONFIG:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                return isinstance(doc, dict) and doc.get("library_name") == "sentae" and isinstance(doc.get("sentae"), dict)
+            if name == CARD:
+                return CARD_MARK in path.read_text(encoding="utf-8")[:4096]
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return False
+        return self.is_sentae_run()
 
     def modality(self) -> str | None:
         """'text' or 'image', read from model.json without building the model; None when it cannot be read."""
@@ -178,6 +229,18 @@ class RunFolder:
             self.save_tokenizer(tokenizer)
         self.write_spec(model)
         save_weights(model, self.file(WEIGHTS))
+
+    def check_export_target(self, extra: tuple[str, ...] | list[str] = ()) -> None:
+        """Before ``save_pretrained`` writes here: a folder sentae did not make must hold none of the files it
+        would write (a config.json or README.md of yours is left alone instead). Nothing is written."""
+        if not self.path.exists() or self.is_sentae_run():
+            return
+        if not self.path.is_dir():
+            raise SentaeError(f"{self.path} exists and is not a folder (nothing was written)")
+        clash = [n for n in (MODEL_SPEC, WEIGHTS, *TOKENIZER_FILES, *extra) if self.file(n).exists()]
+        if clash:
+            raise SentaeError(f"{self.path} was not made by sentae (no {MARKER}) and holds {', '.join(clash)}: sentae "
+                              f"does not overwrite files it did not write; choose another folder (nothing was written)")
 
     # -- data ------------------------------------------------------------------------------------------------
     def load_tokenizer(self, check: bool = True):
@@ -341,7 +404,7 @@ class RunFolder:
             if name == EVENTS:
                 if p.is_dir() and all(TENSORBOARD_FILE.fullmatch(q.name) and q.is_file() for q in p.iterdir()):
                     found.append(p)
-            elif p.is_file():
+            elif p.is_file() and (name != HUB_CONFIG or self.wrote(name)):  # a config.json of yours stays
                 found.append(p)
         return found
 

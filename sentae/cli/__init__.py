@@ -5,7 +5,9 @@ import click
 
 from ..registry import PLUGIN_API_VERSION
 from ..version import __version__
+from .apply import denoise, encode, sample_images, score
 from .classifier import classifier
+from .hub import push
 from .models import config, info, list_cmd
 from .text import interpolate, neighbours, reconstruct, sample, transfer
 from .train import eval_cmd, train
@@ -18,7 +20,9 @@ def main() -> None:
 
 
 for _command in (list_cmd, info, config, train, sample, reconstruct, interpolate, transfer, neighbours, eval_cmd,
-                 classifier):
+                 classifier, push):
+    main.add_command(_command)
+for _command in (score, denoise, encode, sample_images):  # the applications: scores, denoising, features, images
     main.add_command(_command)
 
 

@@ -1,10 +1,18 @@
 """Tokenizers behind one small interface: word-level (built in), BPE (``tokenizers``) and unigram (``sentencepiece``).
 
 Every tokenizer has the same four specials at the same ids (``<pad>`` 0, ``<bos>`` 1, ``<eos>`` 2, ``<unk>`` 3),
-``encode(text) -> ids`` without specials, ``decode(ids) -> text`` that stops at ``<eos>`` and skips ``<pad>``/``<bos>``,
-and saves to one JSON file (``tokenizer.json`` in a run folder). A literal ``<unk>`` in the text (as in the Mikolov
-Penn Treebank) is the unknown token for every kind. Text is whitespace-tokenised: ``decode(encode(s))`` gives back
-``" ".join(s.split())`` whenever every piece of ``s`` is in the vocabulary.
+``encode(text) -> ids`` without specials, ``decode(ids) -> text`` that stops at ``<eos>`` and skips ``<pad>``/``<bos>``.
+A literal ``<unk>`` in the text (as in the Mikolov Penn Treebank) is the unknown token for every kind. Text is
+whitespace-tokenised: ``decode(encode(s))`` gives back ``" ".join(s.split())`` whenever every piece of ``s`` is in the
+vocabulary.
+
+Saved, a tokenizer is a standard ``tokenizer.json`` that Hugging Face ``tokenizers`` and ``transformers`` read
+(word: a ``WordLevel`` model with a ``WhitespaceSplit`` pre-tokenizer; bpe: the ``tokenizers`` file itself; unigram:
+the sentencepiece pieces and scores as a ``Unigram`` model, with the exact sentencepiece model beside it as
+``spiece.model``, which is what sentae encodes with), ``tokenizer_config.json`` (the specials, for
+``AutoTokenizer``) and sentae's own metadata in ``sentae_tokenizer.json`` (format, version, kind, specials, files).
+The single-file format of earlier versions (``{"format": "sentae-tokenizer", ...}`` inside ``tokenizer.json``) is
+still read, and gives the same ``fingerprint()``.
 
 >>> tok = WordTokenizer.train(["the cat sat", "the dog sat"])
 >>> tok.decode(tok.encode("the cat sat"))
@@ -20,16 +28,20 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from ..errors import DataError
+from . import tokenizer_files as files
+from .tokenizer_files import FORMAT, META_FILE, SPIECE_FILE, TOKENIZER_FILE, TOKENIZER_FILES  # noqa: F401 (re-exported)
 
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
 UNK = SPECIALS[UNK_ID]
-TOKENIZER_FILE = "tokenizer.json"
-FORMAT = "sentae-tokenizer"
 
 
 class Tokenizer:
-    """Base class: the shared specials, decoding rules and JSON file layout."""
+    """Base class: the shared specials, decoding rules and the saved files (``sentae.data.tokenizer_files``).
+
+    A kind saves a standard ``tokenizers`` file by implementing ``_standard_json`` (and ``_beside`` for files it
+    needs next to it) and ``_from_files``; ``_payload`` (its content, for ``fingerprint``) and ``_from_payload``
+    read the single-file format, which is also how a kind without ``_standard_json`` is saved."""
 
     kind = ""
     pad_id, bos_id, eos_id, unk_id = PAD_ID, BOS_ID, EOS_ID, UNK_ID
@@ -66,41 +78,58 @@ class Tokenizer:
         doc = {"type": self.kind, "specials": list(SPECIALS), **self._payload()}
         return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
+    # -- files: a standard tokenizer.json, sentae's metadata beside it (see sentae.data.tokenizer_files) ----------
+    def _standard_json(self) -> str | None:
+        """This tokenizer as a standard ``tokenizers`` JSON document. None for a kind that has no such form: it is
+        then saved in the version-1 single file (its ``_payload``), which only sentae reads."""
+        return None
+
+    def _beside(self) -> dict[str, tuple[str, bytes]]:
+        """Files saved beside ``tokenizer.json``: role -> (file name, content); the metadata records the names."""
+        return {}
+
+    @classmethod
+    def _from_files(cls, saved: files.SavedFiles) -> Tokenizer:
+        """Rebuild from the files ``save`` wrote (``saved.doc``: the standard JSON; ``saved.files``: by role)."""
+        raise NotImplementedError
+
     def save(self, path: str | Path) -> Path:
-        """Write the tokenizer as one JSON file (atomically); a folder gets ``tokenizer.json`` inside it."""
+        """Write the tokenizer, each file atomically: a folder gets ``tokenizer.json`` inside it, and beside it
+        go ``sentae_tokenizer.json``, ``tokenizer_config.json`` and what the kind needs (``spiece.model``).
+        Returns the path of the tokenizer file.
+
+        >>> WordTokenizer.train(["a b"]).save("runs/demo")  # doctest: +SKIP
+        PosixPath('runs/demo/tokenizer.json')
+        """
         from ..io import atomic_write_text
 
         path = Path(path)
         if path.is_dir():
             path = path / TOKENIZER_FILE
-        doc = {"format": FORMAT, "version": 1, "type": self.kind, "specials": list(SPECIALS), **self._payload()}
-        atomic_write_text(path, json.dumps(doc, ensure_ascii=False))
-        return path
+        standard = self._standard_json()
+        if standard is None:
+            doc = {"format": FORMAT, "version": 1, "type": self.kind, "specials": list(SPECIALS), **self._payload()}
+            return atomic_write_text(path, json.dumps(doc, ensure_ascii=False))
+        return files.write(path, self.kind, SPECIALS, self.vocab_size, standard, self._beside())
 
     @staticmethod
     def load(path: str | Path) -> Tokenizer:
-        """Read a tokenizer written by ``save``: a ``tokenizer.json`` file or a run folder holding one."""
+        """Read a tokenizer written by ``save``, of this version (``tokenizer.json`` with the files beside it) or
+        of an earlier one (the single-file format): a ``tokenizer.json`` path or a folder holding one."""
         path = Path(path)
         if path.is_dir():
             path = path / TOKENIZER_FILE
-        if not path.is_file():
-            raise DataError(f"tokenizer file not found: {path}")
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DataError(f"{path}: not a sentae tokenizer file ({exc})") from None
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise DataError(f"{path}: not a sentae tokenizer file (no \"format\": \"{FORMAT}\")")
-        kinds = {c.kind: c for c in (WordTokenizer, BPETokenizer, UnigramTokenizer)}
-        cls = kinds.get(doc.get("type"))
+        saved = files.read(path, SPECIALS)
+        where = path if saved.meta is None else files.meta_path(path)
+        cls = TOKENIZERS.get(saved.kind) if isinstance(saved.kind, str) else None  # read at call time: later kinds too
         if cls is None:
-            raise DataError(f"{path}: unknown tokenizer type {doc.get('type')!r} (known: {', '.join(kinds)})")
-        if doc.get("specials") != list(SPECIALS):
-            raise DataError(f"{path}: specials {doc.get('specials')} differ from {list(SPECIALS)}")
+            raise DataError(f"{where}: unknown tokenizer type {saved.kind!r} (known: {', '.join(TOKENIZERS)})")
         try:
-            return cls._from_payload(doc)
+            return cls._from_payload(saved.doc) if saved.meta is None else cls._from_files(saved)
+        except DataError:
+            raise
         except Exception as exc:  # noqa: BLE001 (tokenizers raises plain Exception on a bad file)
-            raise DataError(f"{path}: corrupt {doc['type']} tokenizer ({type(exc).__name__}: {exc})") from None
+            raise DataError(f"{path}: corrupt {saved.kind} tokenizer ({type(exc).__name__}: {exc})") from None
 
     @classmethod
     def _from_payload(cls, doc: dict[str, Any]) -> Tokenizer:
@@ -181,6 +210,13 @@ class WordTokenizer(Tokenizer):
     def _from_payload(cls, doc: dict[str, Any]) -> WordTokenizer:
         return cls(doc["words"])
 
+    def _standard_json(self) -> str:
+        return files.word_level_json(self.itos, SPECIALS, UNK)
+
+    @classmethod
+    def _from_files(cls, saved: files.SavedFiles) -> WordTokenizer:
+        return cls(files.word_level_vocab(saved.doc, saved.path, SPECIALS)[len(SPECIALS):])
+
 
 class BPETokenizer(Tokenizer):
     """Byte-level BPE from Hugging Face ``tokenizers`` (no unknown bytes; ``<unk>`` only where written)."""
@@ -229,6 +265,15 @@ class BPETokenizer(Tokenizer):
         from tokenizers import Tokenizer as HFTokenizer
 
         return cls(HFTokenizer.from_str(json.dumps(doc["hf_tokenizer"])))
+
+    def _standard_json(self) -> str:
+        return self.hf.to_str()  # already a `tokenizers` document: byte-level BPE with the specials as added tokens
+
+    @classmethod
+    def _from_files(cls, saved: files.SavedFiles) -> BPETokenizer:
+        from tokenizers import Tokenizer as HFTokenizer
+
+        return cls(HFTokenizer.from_str(saved.text))
 
 
 class UnigramTokenizer(Tokenizer):
@@ -284,6 +329,23 @@ class UnigramTokenizer(Tokenizer):
     def _from_payload(cls, doc: dict[str, Any]) -> UnigramTokenizer:
         return cls(base64.b64decode(doc["model_proto_base64"]))
 
+    def _standard_json(self) -> str:
+        # For other libraries only: sentae encodes with spiece.model, the exact sentencepiece model.
+        pieces = [(self.sp.id_to_piece(i), self.sp.get_score(i)) for i in range(self.vocab_size)]
+        return files.unigram_json(pieces, UNK_ID, SPECIALS)
+
+    def _beside(self) -> dict[str, tuple[str, bytes]]:
+        return {"sentencepiece": (SPIECE_FILE, self.proto)}
+
+    @classmethod
+    def _from_files(cls, saved: files.SavedFiles) -> UnigramTokenizer:
+        model = saved.files.get("sentencepiece")
+        if model is None or not model.is_file():
+            name = model.name if model is not None else SPIECE_FILE
+            raise DataError(f"{saved.path}: a unigram tokenizer needs its sentencepiece model {name} beside it, "
+                            f"and it is missing")
+        return cls(model.read_bytes())
+
 
 def _without_unk(texts: Iterable[str]) -> Iterable[str]:
     """Training text with literal ``<unk>`` words removed: they are the unknown id, not text to split into pieces."""
@@ -294,10 +356,15 @@ def _without_unk(texts: Iterable[str]) -> Iterable[str]:
 
 
 TOKENIZERS = {c.kind: c for c in (WordTokenizer, BPETokenizer, UnigramTokenizer)}
+from . import pretrained_tokenizer  # noqa: E402,F401 (registers the kind 'pretrained' in TOKENIZERS)
 
 
-def train_tokenizer(kind: str, texts: Sequence[str], vocab_size: int | None, min_freq: int) -> Tokenizer:
-    """Train a tokenizer of ``kind`` (word | bpe | unigram) on ``texts`` (the train split)."""
+def train_tokenizer(kind: str, texts: Sequence[str], vocab_size: int | None, min_freq: int,
+                    pretrained: str | None = None) -> Tokenizer:
+    """Train a tokenizer of ``kind`` (word | bpe | unigram) on ``texts`` (the train split); ``pretrained``: read
+    the pretrained tokenizer of that name instead (kind ``pretrained``, nothing is trained)."""
+    if kind == "pretrained":
+        return TOKENIZERS[kind].from_pretrained(pretrained)
     if kind == "word":
         return WordTokenizer.train(texts, vocab_size, min_freq)
     cls = TOKENIZERS[kind]
