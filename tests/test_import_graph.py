@@ -12,13 +12,15 @@ ROOT = Path(__file__).resolve().parents[1] / "sentae"
 FLOORS: list[tuple[str, ...]] = [
     ("sentae.version", "sentae.errors", "sentae.schema", "sentae.utils", "sentae.io", "sentae.run_lock"),
     # the package sentae.training itself is light (its Trainer is imported on first use)
-    ("sentae.model", "sentae.weights", "sentae.nn", "sentae.generation.decoding", "sentae.training.kl_schedules",
+    ("sentae.model", "sentae.weights", "sentae.nn", "sentae.generation.decoding", "sentae.generation.decode_config",
+     "sentae.training.kl_schedules",
      "sentae.data.config", "sentae.training.config", "sentae.training.__init__"),
     ("sentae.registry", "sentae.config", "sentae.data"),
     ("sentae.run",),
     ("sentae.training",),
     ("sentae.generation",),
     ("sentae.evaluation",),
+    ("sentae.applications",),  # anomaly scores, denoising, features: over generation and evaluation
     ("sentae.api", "sentae.testing"),
     ("sentae.cli", "sentae.__main__", "sentae"),
 ]

@@ -164,9 +164,9 @@ def test_unknown_model_without_close_match_has_no_suggestion(fake):
     good_plugin(fake)
     fake.activate()
     with pytest.raises(UnknownModelError) as exc:
-        Registry().entry("transformer_xyz")
+        Registry().entry("qqqq_xyz")
     first = str(exc.value).splitlines()[0]
-    assert first == "unknown model 'transformer_xyz'"
+    assert first == "unknown model 'qqqq_xyz'"
 
 
 # --------------------------------------------------------------------------------------------------------------

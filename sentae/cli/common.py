@@ -155,7 +155,7 @@ def parse_attrs(pairs: tuple[str, ...]) -> dict[str, str]:
 
 def _decode_fields() -> list[tuple[str, Any, str, Any]]:
     """(name, type hint, help, default) of every DecodeConfig field."""
-    from ..generation.decoding import DecodeConfig
+    from ..generation.decode_config import DecodeConfig
     from ..utils import field_help
 
     helps = field_help(DecodeConfig)

@@ -6,8 +6,15 @@ import click
 from .common import friendly, table
 
 
+def complete_model_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of a model name, from the entry-point metadata (no plugin, no torch imported)."""
+    from .. import registry
+
+    return [e.name for e in registry.REGISTRY.entries() if e.name.startswith(incomplete)]
+
+
 @click.command("list")
-@click.argument("pattern", required=False)
+@click.argument("pattern", required=False, shell_complete=complete_model_names)
 @click.option("--modality", type=click.Choice(["text", "image"]), help="Only models of this modality (imports the plugins).")
 @click.option("--check", is_flag=True, help="Import every plugin and show its modality and status (ok / broken).")
 @friendly
@@ -17,12 +24,12 @@ def list_cmd(pattern: str | None, modality: str | None, check: bool) -> None:
     Without --check or --modality, models are read from the entry-point metadata of the installed
     distributions and no plugin is imported.
     """
-    from ..api import list_models
-    from ..registry import AUTOLOAD_ENV, REGISTRY, autoload_disabled
+    # the registry, not sentae.api: listing reads entry-point metadata and needs no torch (the api module imports it)
+    from .. import registry
 
     if check and not modality:
-        REGISTRY.load_all()
-    entries = list_models(pattern, modality=modality)
+        registry.REGISTRY.load_all()
+    entries = registry.REGISTRY.entries(pattern, modality=modality)
     if check or modality:
         rows = [[e.name, e.distribution, e.version, e.cls.modality if e.cls else "-", _status(e)] for e in entries]
         click.echo(table(rows, ["NAME", "DISTRIBUTION", "VERSION", "MODALITY", "STATUS"]))
@@ -36,8 +43,8 @@ def list_cmd(pattern: str | None, modality: str | None, check: bool) -> None:
     if not entries:
         if pattern or modality:
             click.echo("(no models match)")
-        elif autoload_disabled():
-            click.echo(f"(plugin discovery is off: {AUTOLOAD_ENV} is set)")
+        elif registry.autoload_disabled():
+            click.echo(f"(plugin discovery is off: {registry.AUTOLOAD_ENV} is set)")
         else:
             click.echo("(no model plugins installed)")
 
@@ -51,13 +58,13 @@ def _status(entry) -> str:
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_model_names)
 @friendly
 def info(name: str) -> None:
     """Show a model's config fields (type, default, help), its paper and its distribution."""
-    from ..api import model_info
+    from .. import registry
 
-    about = model_info(name)
+    about = registry.REGISTRY.describe(name)  # imports the model's plugin (and so torch): its config class is there
     click.echo(f"{name}  ({about['origin']}; {about['target']})")
     click.echo(f"modality: {about['modality']}")
     if about["summary"]:
