@@ -57,7 +57,11 @@ class NoOptions:
 def digits(cfg: DataConfig) -> ImageData:
     """scikit-learn's 1,797 8x8 digit images (pixel values 0..16 scaled to [0, 1])."""
     source_options(cfg, NoOptions)
-    from sklearn.datasets import load_digits
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise DataError("data source 'digits' is scikit-learn's bundled digits: pip install scikit-learn "
+                        "(installed with the sentae-image plugin)") from None
 
     bunch = load_digits()
     images = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0

@@ -117,27 +117,44 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
+NO_PLOTS = "figures skipped: matplotlib is not installed (pip install 'sentae[plots]' to draw them)"
+
+
+def have_matplotlib() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
 def write_image_report(out_dir: str | Path, model, report: dict[str, Any], arrays: dict[str, Any], text: str) -> list[str]:
-    """Write a run's ``report/``: reconstructions, code scatter, first-layer filters, and a markdown summary."""
+    """Write a run's ``report/``: reconstructions, code scatter, first-layer filters, and a markdown summary. The
+    numbers never need matplotlib: without it the summary and JSON are written and the figures are skipped, with a
+    line saying so (in the summary and in ``report["report_note"]``)."""
+    from ..io import atomic_write_text
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     split = report["split"]
-    rows = {"original": arrays["images"], model.name: arrays["recons"]}
-    if "pca_recons" in arrays:
-        rows[f"PCA-{report.get('pca_components')}"] = arrays["pca_recons"]
-    written = [image_rows(rows, out / "reconstructions.png", title=f"{split} split: inputs and reconstructions")]
-    labels = arrays["labels"].numpy()
-    written.append(code_scatter(arrays["codes"].numpy(), labels, out / "codes.png",
-                                title=f"{model.name} codes ({report['code_size']}-d), {split} split"))
-    weights = model.filters() if hasattr(model, "filters") else None
-    shape = tuple(model.data_info.image_shape)
-    if weights is not None and weights.shape[-1] == int(np.prod(shape)):
-        written.append(filter_grid(weights.float().cpu().numpy(), shape, out / "filters.png",
-                                   title=f"{model.name}: first-layer filters"))
+    written: list[Path] = []
+    if have_matplotlib():
+        rows = {"original": arrays["images"], model.name: arrays["recons"]}
+        if "pca_recons" in arrays:
+            rows[f"PCA-{report.get('pca_components')}"] = arrays["pca_recons"]
+        written.append(image_rows(rows, out / "reconstructions.png", title=f"{split} split: inputs and reconstructions"))
+        labels = arrays["labels"].numpy()
+        written.append(code_scatter(arrays["codes"].numpy(), labels, out / "codes.png",
+                                    title=f"{model.name} codes ({report['code_size']}-d), {split} split"))
+        weights = model.filters() if hasattr(model, "filters") else None
+        shape = tuple(model.data_info.image_shape)
+        if weights is not None and weights.shape[-1] == int(np.prod(shape)):
+            written.append(filter_grid(weights.float().cpu().numpy(), shape, out / "filters.png",
+                                       title=f"{model.name}: first-layer filters"))
+    else:
+        report["report_note"] = NO_PLOTS
     lines = [f"# Evaluation of `{model.name}`", "", "```text", text, "```", ""]
-    lines += [f"![{p.stem}]({p.name})" for p in written]
+    lines += [f"![{p.stem}]({p.name})" for p in written] or [NO_PLOTS]
     md = out / "image_eval.md"
-    md.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (out / "image_eval.json").write_text(json.dumps({k: v for k, v in report.items() if k != "report_files"}, indent=2),
-                                         encoding="utf-8")
+    atomic_write_text(md, "\n".join(lines) + "\n")
+    atomic_write_text(out / "image_eval.json",
+                      json.dumps({k: v for k, v in report.items() if k != "report_files"}, indent=2))
     return [str(p) for p in [*written, md, out / "image_eval.json"]]

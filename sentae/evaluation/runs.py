@@ -14,8 +14,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", *, iw_samples: int = 
     """Evaluate a text or image run on ``split``; the report's ``modality`` says which metrics it holds.
 
     Text: ``iw_samples`` importance samples per sentence, ``max_sentences`` a fixed subset (``subset_seed``),
-    ``prior_samples`` for distinct-n. Image: ``max_images`` a fixed subset; figures go to ``RUN/report/``.
-    ``batch_size``: examples per forward pass, for both."""
+    ``prior_samples`` for distinct-n. Image: ``max_images`` a fixed subset. ``figures``: write ``RUN/report/``
+    (figures, tables, for text runs ``index.md`` and ``index.html``). ``batch_size``: examples per forward pass."""
     from .run_eval import check_eval_arguments
 
     check_eval_arguments(iw_samples=iw_samples, max_sentences=max_sentences, max_images=max_images,
@@ -36,7 +36,7 @@ def evaluate_run(run_dir: str | Path, split: str = "test", *, iw_samples: int = 
 
         report = evaluate_text_run(run.path, split=split, iw_samples=iw_samples, max_sentences=max_sentences,
                                    subset_seed=subset_seed, prior_samples=prior_samples, batch_size=batch_size,
-                                   seed=seed, device=device)
+                                   seed=seed, device=device, figures=figures)
     report["modality"] = modality
     return report
 
@@ -49,7 +49,14 @@ def format_run_report(report: dict[str, Any]) -> str:
         text = format_image_report(report)
         if report.get("report_files"):
             text += f"\nfigures and summary: {Path(report['run']) / 'report'}"
+        if report.get("report_note"):
+            text += f"\n{report['report_note']}"
         return text
     from .run_eval import format_report
 
-    return format_report(report)
+    text = format_report(report)
+    if report.get("report_files"):
+        text += f"\nreport: {Path(report['run']) / 'report' / 'index.md'} (and index.html)"
+    if report.get("report_note"):
+        text += f"\n{report['report_note']}"
+    return text

@@ -56,7 +56,7 @@ def direction(encode: Encoder, pairs: list[tuple[str, str]], attribute: str, to:
               count: int, seed: int) -> Direction:
     """The direction toward ``to`` from sentences labelled ``pairs`` (text, value): away from ``source`` or, by
     default, from every other value. Up to ``count`` sentences per side, a fixed random choice under ``seed``."""
-    from sklearn.linear_model import LogisticRegression
+    from .logistic import fit_logistic
 
     values = sorted({v for _, v in pairs})
     for name, value in (("to", to), ("source", source)):
@@ -74,9 +74,9 @@ def direction(encode: Encoder, pairs: list[tuple[str, str]], attribute: str, to:
     y = np.r_[np.ones(len(z_to)), np.zeros(len(z_rest))]
     mean, std = x.mean(0), x.std(0) + 1e-8  # standardised, so that the regularisation treats dimensions alike
     # weakly regularised (C = 10): the probabilities then say how sure the codes make it, not the penalty
-    clf = LogisticRegression(max_iter=5000, C=10.0, class_weight="balanced").fit((x - mean) / std, y)
-    weight = clf.coef_[0] / std
-    bias = float(clf.intercept_[0] - (mean * weight).sum())
+    coef, intercept = fit_logistic((x - mean) / std, y, C=10.0, balanced=True)
+    weight = coef / std
+    bias = float(intercept - (mean * weight).sum())
     return Direction(attribute, to, offset, weight, bias)
 
 

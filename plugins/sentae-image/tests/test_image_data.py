@@ -132,3 +132,18 @@ def test_truncated_mnist_file_is_named(shared_data, tmp_path):
     bad.write_bytes((shared_data / "mnist" / "t10k-images-idx3-ubyte.gz").read_bytes()[:5000])  # cut gzip stream
     with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte\.gz: cannot read idx file"):
         build_data(DataConfig(source="mnist", path=str(bad)))
+
+
+def test_digits_without_scikit_learn_is_one_clear_error(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_sklearn(name, *args, **kwargs):
+        if name == "sklearn" or name.startswith("sklearn."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_sklearn)
+    with pytest.raises(DataError, match="pip install scikit-learn"):
+        build_data(DataConfig(source="digits"))

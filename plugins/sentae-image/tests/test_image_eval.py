@@ -93,3 +93,32 @@ def test_cli_eval_dispatches_image_runs(sparse_run, tmp_path):
     assert "sparse_ae — test split, 30 images, code size 24" in res.output
     assert "linear-probe accuracy of the codes" in res.output
     assert json.loads(out.read_text())["metrics"]["sse_per_image"] > 0
+
+
+def test_eval_prints_every_number_without_matplotlib(sparse_run, tmp_path, monkeypatch):
+    """Numbers never depend on the plotting library: without matplotlib, eval prints and writes them, skips the
+    figures, and says in one line how to get them."""
+    import builtins
+
+    from sentae.evaluation import image_figures
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(image_figures, "have_matplotlib", lambda: False)
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)  # a figure drawn by mistake would fail loudly
+    run = tmp_path / "run"
+    import shutil
+
+    shutil.copytree(sparse_run, run, ignore=shutil.ignore_patterns("report"))
+    res = CliRunner().invoke(main, ["eval", str(run), "--max-sentences", "30"])
+    assert res.exit_code == 0, res.output
+    assert "linear-probe accuracy of the codes" in res.output and "reconstruction SSE per image" in res.output
+    assert "figures skipped: matplotlib is not installed (pip install 'sentae[plots]'" in res.output
+    assert not list((run / "report").glob("*.png"))
+    assert "figures skipped" in (run / "report" / "image_eval.md").read_text()
+    assert json.loads((run / "report" / "image_eval.json").read_text())["metrics"]["sse_per_image"] > 0
