@@ -49,6 +49,11 @@ class DataInfo:
         return cls(**kwargs)
 
 
+# The step a context-free forward() reports at: past every warm-up and start step a recipe sets, so every
+# schedule (KL annealing, control and transfer losses) is at its final value.
+STEADY_STEP = 10**9
+
+
 @dataclass
 class StepContext:
     """Where training stands, handed to ``training_step``."""
@@ -110,6 +115,19 @@ class SentaeModel(nn.Module):
 
     def training_step(self, batch: Batch, ctx: StepContext) -> StepOutput:
         raise NotImplementedError
+
+    def forward(self, batch: Batch, ctx: StepContext | None = None) -> StepOutput:
+        """``model(batch)``: the loss of the first optimizer on ``batch`` (``training_step``), so that hooks,
+        ``torch.compile``, torchinfo and other trainers can call the model like any ``nn.Module``. Without ``ctx``
+        the schedules stand where training ends (full KL weight, every loss switched on: the objective itself),
+        and ``ctx.training`` follows ``model.train()`` / ``model.eval()``.
+
+        >>> out = model(batch); out.loss.backward()  # doctest: +SKIP
+        """
+        if ctx is None:
+            ctx = StepContext(step=STEADY_STEP, total_steps=STEADY_STEP, training=self.training,
+                              optimizer=self.optimizer_names()[0])
+        return self.training_step(batch, ctx)
 
     @torch.no_grad()
     def validation_step(self, batch: Batch) -> dict[str, float]:

@@ -21,7 +21,7 @@ import torch
 
 from ..api import create_model, load_model
 from ..generation.decoding import DecodeConfig
-from ..model import SentaeModel, StepContext, has_latent, is_controllable, is_sentence_model
+from ..model import SentaeModel, StepContext, StepOutput, has_latent, is_controllable, is_sentence_model
 from ..registry import REGISTRY
 from ..run import RunFolder
 
@@ -53,6 +53,17 @@ def check_forward(name: str, overrides: dict[str, Any] | None = None) -> None:
         assert torch.isfinite(out.loss), f"{name}: loss for optimizer '{opt}' is not finite: {out.loss}"
         for k, v in out.metrics.items():
             assert torch.isfinite(torch.as_tensor(v, dtype=torch.float32)), f"{name}: metric {k} is not finite"
+    # model(batch) works like any nn.Module's call (hooks, torch.compile, other trainers): the first optimizer's
+    # loss, through forward hooks, with a gradient
+    seen = []
+    handle = model.register_forward_hook(lambda module, args, output: seen.append(output))
+    try:
+        out = model(batch)
+    finally:
+        handle.remove()
+    assert isinstance(out, StepOutput) and seen and seen[0] is out, f"{name}: model(batch) is not a StepOutput"
+    assert out.loss.dim() == 0 and torch.isfinite(out.loss), f"{name}: model(batch) loss {out.loss}"
+    assert out.loss.requires_grad, f"{name}: model(batch) loss carries no gradient"
 
 
 def check_backward(name: str, overrides: dict[str, Any] | None = None) -> None:
