@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from pathlib import Path
 from typing import Any, Iterator, Literal, Sequence
 
@@ -230,15 +231,40 @@ class TextSampler(Sampler):
         return self.model.full_code(z, attrs)
 
     @torch.no_grad()
-    def encode(self, texts: Sequence[str], sample: bool = False, seed: int | None = None) -> torch.Tensor:
-        """Codes ``[N, latent]``: the posterior mean, or a sample from q(z|x) with ``sample=True``."""
+    def encode(self, texts: Sequence[str], sample: bool = False, seed: int | None = None,
+               batch_size: int = SAMPLE_BATCH, show_progress: bool = False) -> torch.Tensor:
+        """Codes ``[N, latent]``: the posterior mean, or a sample from q(z|x) with ``sample=True`` (one generator
+        under ``seed`` across the batches). Any number of sentences, ``batch_size`` at a time, with a progress bar
+        on stderr when ``show_progress``.
+
+        >>> codes = sampler.encode(sentences, batch_size=512, show_progress=True)  # doctest: +SKIP
+        """
         self._require_latent("encode")
-        b = self.batch(texts)
-        mu, logvar = self.model.encode_stats(b["tokens"], b["lengths"])  # LatentTextModel
-        if not sample or logvar is None:  # deterministic encoders (dae, aae) have no posterior to sample
-            return mu
-        eps = torch.randn(mu.shape, generator=self._generator(seed), device=mu.device)
-        return mu + eps * (0.5 * logvar).exp()
+        check_count("encode: batch_size", batch_size)
+        texts = list(texts)
+        if not texts:
+            raise SentaeError("no input sentences")
+        g = self._generator(seed) if sample else None
+        starts = range(0, len(texts), batch_size)
+        bar = None
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(texts), unit=" sentences", desc="encode", file=sys.stderr, dynamic_ncols=True)
+        out = []
+        try:
+            for start in starts:
+                b = self.batch(texts[start : start + batch_size])
+                mu, logvar = self.model.encode_stats(b["tokens"], b["lengths"])  # LatentTextModel
+                if sample and logvar is not None:  # deterministic encoders (dae, aae) have no posterior to sample
+                    mu = mu + torch.randn(mu.shape, generator=g, device=mu.device) * (0.5 * logvar).exp()
+                out.append(mu)
+                if bar is not None:
+                    bar.update(len(mu))
+        finally:
+            if bar is not None:
+                bar.close()
+        return torch.cat(out)
 
     @torch.no_grad()
     def reconstruct(self, texts: Sequence[str], seed: int | None = None, **decoding: Any) -> list[str]:
@@ -271,8 +297,8 @@ class TextSampler(Sampler):
     # -- latent arithmetic -----------------------------------------------------------------------------------
     @torch.no_grad()
     def encode_many(self, texts: Sequence[str], batch_size: int = 256) -> torch.Tensor:
-        """Posterior means of many sentences, in batches."""
-        return torch.cat([self.encode(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
+        """Posterior means of many sentences, in batches (``encode`` batches itself; kept for callers)."""
+        return self.encode(texts, batch_size=batch_size)
 
     def _pairs(self, attribute: str, labelled: Labelled) -> list[tuple[str, str]]:
         if labelled is None:

@@ -48,6 +48,21 @@ def test_sampler_round_trip(run_dir):
     assert len(path) == 4
 
 
+def test_encode_batches_itself_and_shows_progress(run_dir, capsys):
+    sampler = sentae.load(run_dir)
+    texts = [f"{s} {v} {o}" for s, v, o in zip(SUBJECTS * 3, VERBS * 3, OBJECTS * 3)][:11]
+    whole = sampler.encode(texts)
+    assert whole.shape == (11, 6)
+    torch.testing.assert_close(sampler.encode(texts, batch_size=3), whole, rtol=1e-5, atol=1e-5)  # 4 batches
+    a = sampler.encode(texts, sample=True, seed=4, batch_size=3)
+    assert torch.equal(a, sampler.encode(texts, sample=True, seed=4, batch_size=3)) and not torch.equal(a, whole)
+    capsys.readouterr()
+    sampler.encode(texts, batch_size=5, show_progress=True)
+    assert "11/11" in capsys.readouterr().err
+    with pytest.raises(sentae.SentaeError, match="no input sentences"):
+        sampler.encode([])
+
+
 def test_cli_generation_commands(run_dir, tmp_path):
     runner = CliRunner()
     res = runner.invoke(main, ["sample", str(run_dir), "-n", "4", "--seed", "3", "--top-p", "0.9"])
