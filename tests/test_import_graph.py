@@ -22,7 +22,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("sentae.evaluation",),
     ("sentae.applications",),  # anomaly scores, denoising, features: over generation and evaluation
     ("sentae.api", "sentae.testing"),
-    ("sentae.cli", "sentae.__main__", "sentae"),
+    ("sentae.cli", "sentae.serve", "sentae.__main__", "sentae"),  # serve: the explorer, over the api like the cli
 ]
 
 

@@ -24,6 +24,8 @@ for _command in (list_cmd, info, config, train, sample, reconstruct, interpolate
     main.add_command(_command)
 for _command in (score, denoise, encode, sample_images):  # the applications: scores, denoising, features, images
     main.add_command(_command)
+from .serve import serve  # noqa: E402  the explorer page; its server loads only when the command runs
+main.add_command(serve)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ def classifier() -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a recipe field, e.g. train.max_time_s=240 or model.num_filters=50.")
 @click.option("--max-steps", type=click.IntRange(min=1), default=2000, show_default=True, help="Optimizer steps at most.")
-@click.option("--device", default="cpu", show_default=True, help="Device of the held-out evaluation.")
+@click.option("--device", default="auto", show_default=True, help="Device of the held-out evaluation: auto (cuda when there is one, else cpu), cpu, cuda, ...")
 @friendly
 def train_cmd(data: str, attribute: str, arch: str, out: str | None, overrides: tuple[str, ...], max_steps: int,
               device: str) -> None:
@@ -42,7 +42,7 @@ def train_cmd(data: str, attribute: str, arch: str, out: str | None, overrides: 
 @classifier.command("predict")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.argument("input", default="-", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto (cuda when there is one, else cpu), cpu, cuda, cuda:1, ...")
 @friendly
 def predict_cmd(run: str, input: str, device: str) -> None:
     """Classify each sentence of INPUT (a file, or - for standard input): value, probability and the sentence,

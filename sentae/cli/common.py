@@ -179,7 +179,7 @@ def decoding_options(fn: Callable) -> Callable:
         options.append(click.option(flag, name, type=kind, default=None, help=f"Decoding: {help_text}{extra}."))
     options += [
         click.option("--seed", type=int, default=None, help="Seed for sampling, for repeatable output."),
-        click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ..."),
+        click.option("--device", default="auto", show_default=True, help="auto (cuda when there is one, else cpu), cpu, cuda, cuda:1, ..."),
     ]
     for opt in reversed(options):
         fn = opt(fn)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from .common import friendly, table
+from .formats import format_option, render, render_document
 
 
 def complete_model_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
@@ -17,8 +18,9 @@ def complete_model_names(ctx: click.Context, param: click.Parameter, incomplete:
 @click.argument("pattern", required=False, shell_complete=complete_model_names)
 @click.option("--modality", type=click.Choice(["text", "image"]), help="Only models of this modality (imports the plugins).")
 @click.option("--check", is_flag=True, help="Import every plugin and show its modality and status (ok / broken).")
+@format_option
 @friendly
-def list_cmd(pattern: str | None, modality: str | None, check: bool) -> None:
+def list_cmd(pattern: str | None, modality: str | None, check: bool, fmt: str) -> None:
     """List registered models (PATTERN: a glob or a substring of the name).
 
     Without --check or --modality, models are read from the entry-point metadata of the installed
@@ -30,6 +32,13 @@ def list_cmd(pattern: str | None, modality: str | None, check: bool) -> None:
     if check and not modality:
         registry.REGISTRY.load_all()
     entries = registry.REGISTRY.entries(pattern, modality=modality)
+    if fmt != "text":
+        records = [{"name": e.name, "distribution": e.distribution, "version": e.version, "origin": e.origin,
+                    **({"modality": e.cls.modality if e.cls else None, "status": _status(e)}
+                       if check or modality else {})} for e in entries]
+        for line in render([records], fmt, list):
+            click.echo("\n".join(line))
+        return
     if check or modality:
         rows = [[e.name, e.distribution, e.version, e.cls.modality if e.cls else "-", _status(e)] for e in entries]
         click.echo(table(rows, ["NAME", "DISTRIBUTION", "VERSION", "MODALITY", "STATUS"]))
@@ -59,12 +68,20 @@ def _status(entry) -> str:
 
 @click.command()
 @click.argument("name", shell_complete=complete_model_names)
+@format_option
 @friendly
-def info(name: str) -> None:
+def info(name: str, fmt: str) -> None:
     """Show a model's config fields (type, default, help), its paper and its distribution."""
     from .. import registry
 
     about = registry.REGISTRY.describe(name)  # imports the model's plugin (and so torch): its config class is there
+    if fmt in ("json", "jsonl"):
+        click.echo(render_document(about, fmt, str)[0])
+        return
+    if fmt == "tsv":  # a row per config field: what a program most wants from info
+        for line in render([about["fields"]], "tsv", list):
+            click.echo("\n".join(line))
+        return
     click.echo(f"{name}  ({about['origin']}; {about['target']})")
     click.echo(f"modality: {about['modality']}")
     if about["summary"]:

@@ -15,6 +15,7 @@ from .common import (
     write_chunks,
     write_lines,
 )
+from .formats import format_option, render
 
 GRID_MAX = 100_000  # sentences in one --grid table, which is held in memory to align its columns
 REWRITES = 3  # held-out sentences rewritten after a --grid table
@@ -37,17 +38,20 @@ def _text_sampler(run: str, device: str):
               help="With --grid: also rewrite 3 held-out (test split) sentences, each attribute to another value "
                    "(rebuilds the run's data to find them: seconds for a large corpus).")
 @click.option("-o", "--output", default="-", help="File to write (default: standard output).")
+@format_option
 @decoding_options
 @friendly
-def sample(run: str, num: int, attrs: tuple[str, ...], grid: bool, rewrites: bool, output: str, device: str,
-           seed: int | None, **kw) -> None:
+def sample(run: str, num: int, attrs: tuple[str, ...], grid: bool, rewrites: bool, output: str, fmt: str,
+           device: str, seed: int | None, **kw) -> None:
     """Sample sentences from the prior of a trained text model in RUN."""
     check_output(output)
     fixed = parse_attrs(attrs)
     sampler = _text_sampler(run, device)
     if not grid:
         # in batches, each written as it comes: memory stays bounded for any -n
-        write_chunks(sampler.iter_samples(num, seed=seed, attributes=fixed, **decoding(kw)), output, total=num)
+        chunks = ([{"text": t, **fixed} for t in chunk]
+                  for chunk in sampler.iter_samples(num, seed=seed, attributes=fixed, **decoding(kw)))
+        write_chunks(render(chunks, fmt, lambda rs: [r["text"] for r in rs]), output, total=num)
         return
     n_cells = len(sampler.grid_cells(fixed))
     if n_cells * num > GRID_MAX:
@@ -55,6 +59,10 @@ def sample(run: str, num: int, attrs: tuple[str, ...], grid: bool, rewrites: boo
                           f"holds; sample one cell with --attr instead (written as it is made)")
     cells = sampler.sample_grid(num, fixed, seed=seed, **decoding(kw))  # cell i uses seed + i
     names = list(sampler.controlled)
+    if fmt != "text":  # the records of the grid; the held-out rewrites are for people (`transfer` gives them)
+        write_chunks(render([[{**cell, "text": t} for cell, sentences in cells for t in sentences]], fmt, list),
+                     output)
+        return
     rows = [[*(cell[a] for a in names), s] for cell, sentences in cells for s in sentences]
     lines = table(rows, [a.upper() for a in names] + ["SENTENCE"]).split("\n")
     if rewrites:
@@ -79,13 +87,17 @@ def _rewrite_lines(sampler, seed: int | None) -> list[str]:
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.argument("input", default="-", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", default="-", help="File to write (default: standard output).")
+@format_option
 @decoding_options
 @friendly
-def reconstruct(run: str, input: str, output: str, device: str, seed: int | None, **kw) -> None:
+def reconstruct(run: str, input: str, output: str, fmt: str, device: str, seed: int | None, **kw) -> None:
     """Encode each sentence of INPUT (a file, or - for standard input) and decode it from its posterior mean."""
     check_output(output)
     sampler = _text_sampler(run, device)
-    write_lines(sampler.reconstruct(read_lines(input), seed=seed, **decoding(kw)), output)
+    lines = read_lines(input)
+    out = sampler.reconstruct(lines, seed=seed, **decoding(kw))
+    records = [{"input": a, "output": b} for a, b in zip(lines, out)]
+    write_chunks(render([records], fmt, lambda rs: [r["output"] for r in rs]), output)
 
 
 @click.command()
@@ -96,14 +108,17 @@ def reconstruct(run: str, input: str, output: str, device: str, seed: int | None
               help="Sentences on the path, both ends included.")
 @click.option("--method", type=click.Choice(["linear", "slerp"]), default="linear", show_default=True)
 @click.option("-o", "--output", default="-", help="File to write (default: standard output).")
+@format_option
 @decoding_options
 @friendly
-def interpolate(run: str, first: str, second: str, steps: int, method: str, output: str, device: str,
+def interpolate(run: str, first: str, second: str, steps: int, method: str, output: str, fmt: str, device: str,
                 seed: int | None, **kw) -> None:
     """Decode sentences along the latent path from FIRST to SECOND."""
     check_output(output)
     sampler = _text_sampler(run, device)
-    write_lines(sampler.interpolate(first, second, steps, method, seed=seed, **decoding(kw)), output)
+    path = sampler.interpolate(first, second, steps, method, seed=seed, **decoding(kw))
+    records = [{"t": round(i / (steps - 1), 6), "text": t} for i, t in enumerate(path)]
+    write_chunks(render([records], fmt, lambda rs: [r["text"] for r in rs]), output)
 
 
 @click.command()
@@ -123,10 +138,11 @@ def interpolate(run: str, first: str, second: str, steps: int, method: str, outp
 @click.option("--count", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Labelled sentences per side for the mean codes.")
 @click.option("-o", "--output", default="-", help="File to write (default: standard output).")
+@format_option
 @decoding_options
 @friendly
 def transfer(run: str, input: str, attrs: tuple[str, ...], attribute: str | None, to: str | None, source: str | None,
-             scale: float, move_all: bool, labelled: str | None, count: int, output: str, device: str,
+             scale: float, move_all: bool, labelled: str | None, count: int, output: str, fmt: str, device: str,
              seed: int | None, **kw) -> None:
     """Give the sentences of INPUT other attribute values, keeping the rest of what they say as far as the
     model's codes allow: `--attr sentiment=positive`, several at once (`--attr sentiment=negative --attr
@@ -151,7 +167,8 @@ def transfer(run: str, input: str, attrs: tuple[str, ...], attribute: str | None
     lines = read_lines(input)
     out = sampler.transfer(lines, values, scale=scale, source=source, labelled=labelled, count=count, seed=seed,
                            keep_matching=not move_all, **decoding(kw))
-    write_lines(out, output)
+    records = [{"input": a, "output": b, **values} for a, b in zip(lines, out)]
+    write_chunks(render([records], fmt, lambda rs: [r["output"] for r in rs]), output)
 
 
 @click.command()
@@ -163,10 +180,17 @@ def transfer(run: str, input: str, attrs: tuple[str, ...], attribute: str | None
 @click.option("--count", type=click.IntRange(min=1), default=20000, show_default=True,
               help="Search the first COUNT training sentences.")
 @click.option("--metric", type=click.Choice(["euclidean", "cosine"]), default="euclidean", show_default=True)
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto (cuda when there is one, else cpu), cpu, cuda, cuda:1, ...")
+@click.option("-o", "--output", default="-", help="File to write (default: standard output).")
+@format_option
 @friendly
-def neighbours(run: str, text: str, num: int, pool: str | None, count: int, metric: str, device: str) -> None:
+def neighbours(run: str, text: str, num: int, pool: str | None, count: int, metric: str, device: str, output: str,
+               fmt: str) -> None:
     """The training sentences nearest to TEXT in latent space, with their distances."""
+    check_output(output)
     sampler = _text_sampler(run, device)
     found = sampler.neighbours(text, num, pool=read_lines(pool) if pool else None, count=count, metric=metric)
-    click.echo(table([[f"{d:.3f}", t] for t, d in found], [f"DISTANCE ({metric})", "SENTENCE"]))
+    records = [{"text": t, "distance": round(d, 6), "metric": metric} for t, d in found]
+    write_chunks(render([records], fmt, lambda rs: table([[f"{r['distance']:.3f}", r["text"]] for r in rs],
+                                                          [f"DISTANCE ({metric})", "SENTENCE"]).split("\n")),
+                 output)

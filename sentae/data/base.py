@@ -9,9 +9,16 @@ import torch
 from ..errors import DataError
 from ..model import Batch, DataInfo
 
-__all__ = ["DATA_DIR_ENV", "DataModule", "resolve_path", "split_indices"]
+__all__ = ["DATA_DIR_ENV", "SPLIT_ALIASES", "DataModule", "canonical_split", "resolve_path", "split_indices"]
 
 DATA_DIR_ENV = "SENTAE_DATA_DIR"
+# Other names the same held-out splits go by (Hugging Face's "validation", the papers' "dev").
+SPLIT_ALIASES = {"dev": "val", "valid": "val", "validation": "val", "eval": "val"}
+
+
+def canonical_split(name: str) -> str:
+    """sentae's name of a split: ``dev``, ``valid``, ``validation`` -> ``val``; other names unchanged."""
+    return SPLIT_ALIASES.get(name.strip().lower(), name.strip()) if isinstance(name, str) else name
 
 
 class DataModule:

@@ -44,7 +44,7 @@ class AttributeClassifier:
             raise CheckpointError(f"{self.path}: not a classifier run (its model is '{self.model.name}', "
                                   f"train one with `sentae classifier train`)")
         self.tokenizer = run.load_tokenizer()  # the classifier's own vocabulary, not the generator's
-        self.device = torch.device(device)
+        self.device = next(self.model.parameters()).device  # where load_model put it ("auto" resolved)
         self.batch_size = batch_size
         self.eval_report = self._read_eval()
 
@@ -173,6 +173,9 @@ def train_classifier(data_source_or_config: str | dict[str, Any] | Any, attribut
     split = "test" if data.split_size("test") > 0 else "val"
     if data.split_size(split) == 0:
         raise SentaeError(f"{run.path}: the data has neither a test nor a val split to measure the classifier on")
+    from ..weights import resolve_device
+
+    device = str(resolve_device(device))
     model = run.folder.load_model(device)
     batch_size = run.recipe.train.batch_size
 

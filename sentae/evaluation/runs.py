@@ -16,8 +16,12 @@ def evaluate_run(run_dir: str | Path, split: str = "test", *, iw_samples: int = 
     Text: ``iw_samples`` importance samples per sentence, ``max_sentences`` a fixed subset (``subset_seed``),
     ``prior_samples`` for distinct-n. Image: ``max_images`` a fixed subset. ``figures``: write ``RUN/report/``
     (figures, tables, for text runs ``index.md`` and ``index.html``). ``batch_size``: examples per forward pass."""
+    from ..data.base import canonical_split
+    from ..weights import resolve_device
     from .run_eval import check_eval_arguments
 
+    split = canonical_split(split)  # "dev" and "validation" are the val split
+    device = str(resolve_device(device))  # "auto": cuda where there is one
     check_eval_arguments(iw_samples=iw_samples, max_sentences=max_sentences, max_images=max_images,
                          prior_samples=prior_samples, batch_size=batch_size, subset_seed=subset_seed, seed=seed)
     run = RunFolder(run_dir)
