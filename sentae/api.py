@@ -188,7 +188,8 @@ def evaluate(run_dir: str | Path, split: str = "test", **options: Any) -> dict[s
     """Evaluate the model of a run folder on a held-out split, as ``sentae eval`` does; returns a JSON-ready
     report whose ``metrics`` name their units. Text runs: IW-NLL (``iw_samples`` K), perplexity, ELBO terms, KL,
     MI, active units, reconstruction BLEU, distinct-n of prior samples. Image runs: reconstruction error, the PCA
-    baseline, a linear probe, and figures in ``RUN/report/``.
+    baseline, a linear probe. Both write ``RUN/report/`` (figures and tables; for text ``index.md`` and
+    ``index.html``) unless ``figures=False``; its files are listed under ``report_files``.
 
     >>> report = evaluate("runs/quickstart", iw_samples=50, max_sentences=200)  # doctest: +SKIP
     >>> report["metrics"]["iw_nll_nats_per_sentence"]                          # doctest: +SKIP

@@ -62,6 +62,7 @@ CHECKPOINT_NAME = re.compile(r"step-(\d{8})")
 # (no weights were saved), and a new run may take its place.
 SETUP_FILES = frozenset({CONFIG, DATA_INFO, MODEL_SPEC, HUB_CONFIG, *TOKENIZER_FILES, METRICS, EVENTS})
 TENSORBOARD_FILE = re.compile(r"events\.out\.tfevents\..+")  # what TensorBoard's writer names its files
+PROJECTOR_CONFIG, PROJECTOR_DIR = "projector_config.pbtxt", "projector"  # the embedding projector's, in events/
 
 
 CARD_MARK = "<!-- sentae:model-card"  # the line that marks a README.md as sentae's (it rewrites only those)
@@ -397,12 +398,14 @@ class RunFolder:
 
     def _setup_files_written(self) -> list[Path]:
         """The setup files of a run that never checkpointed, as sentae writes them; events/ counts only when it
-        holds nothing but TensorBoard's files (a user's file inside keeps it, and the refusal above names it)."""
+        holds nothing but TensorBoard's files and the projector's (a user's file inside keeps it, and the refusal
+        above names it)."""
         found = []
         for name in sorted(SETUP_FILES):
             p = self.file(name)
             if name == EVENTS:
-                if p.is_dir() and all(TENSORBOARD_FILE.fullmatch(q.name) and q.is_file() for q in p.iterdir()):
+                if p.is_dir() and all((TENSORBOARD_FILE.fullmatch(q.name) and q.is_file())
+                                      or q.name in (PROJECTOR_CONFIG, PROJECTOR_DIR) for q in p.iterdir()):
                     found.append(p)
             elif p.is_file() and (name != HUB_CONFIG or self.wrote(name)):  # a config.json of yours stays
                 found.append(p)

@@ -104,7 +104,7 @@ def reconstruct(run: str, input: str, output: str, fmt: str, device: str, seed: 
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.argument("first")
 @click.argument("second")
-@click.option("--steps", type=click.IntRange(min=2), default=5, show_default=True,
+@click.option("-n", "--steps", "steps", type=click.IntRange(min=2), default=5, show_default=True,
               help="Sentences on the path, both ends included.")
 @click.option("--method", type=click.Choice(["linear", "slerp"]), default="linear", show_default=True)
 @click.option("-o", "--output", default="-", help="File to write (default: standard output).")

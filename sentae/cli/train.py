@@ -48,11 +48,14 @@ def train(recipe: str, overrides: tuple[str, ...], out: str | None, resume: bool
               help="Prior samples for distinct-n and uniqueness.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto (cuda when there is one, else cpu), cpu, cuda, cuda:1, ...")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the report as JSON here.")
+@click.option("--report/--no-report", "figures", default=True, show_default=True,
+              help="Write RUN/report/: figures, tables and (text runs) index.md + index.html.")
 @friendly
 def eval_cmd(run: str, json_out: str | None, **kw) -> None:
-    """Evaluate a model. Text: IW-NLL, perplexity, ELBO terms, KL, MI, active units, BLEU, distinct-n. Image:
+    """Evaluate a model. Text: IW-NLL, perplexity, ELBO terms, KL, MI, active units, BLEU, distinct-n, and a
+    report in RUN/report/ (latent map, KL per dimension, interpolation, reconstructions, attribute grid). Image:
     reconstruction error per image, the PCA baseline, a linear probe of the codes, and figures in RUN/report/."""
     from ..api import evaluate, format_report
     from ..io import atomic_write_text

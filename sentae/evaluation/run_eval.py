@@ -35,8 +35,9 @@ def check_eval_arguments(*, iw_samples: int = 1, max_sentences: int | None = Non
 @torch.no_grad()
 def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int = 500, max_sentences: int | None = None,
                       subset_seed: int = 0, prior_samples: int = 1000, batch_size: int = 50, seed: int = 0,
-                      device: str = "cpu", data=None) -> dict[str, Any]:
-    """Evaluate a trained text model on a held-out split; returns a JSON-ready report."""
+                      device: str = "cpu", data=None, figures: bool = False) -> dict[str, Any]:
+    """Evaluate a trained text model on a held-out split; returns a JSON-ready report. ``figures``: also write
+    ``RUN/report/`` (``sentae.evaluation.text_report``; its files under ``report_files``)."""
     check_eval_arguments(iw_samples=iw_samples, max_sentences=max_sentences, prior_samples=prior_samples,
                          batch_size=batch_size, subset_seed=subset_seed, seed=seed)
     run_dir = Path(run_dir)
@@ -116,7 +117,7 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
         "prior_distinct_2": distinct_n(toks, 2),
         "prior_uniqueness": uniqueness(samples),
     })
-    return {
+    result = {
         "run": str(run_dir),
         "model": model.name,
         "split": split,
@@ -132,6 +133,16 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
         "examples": {"prior_samples": samples[:5], "reconstructions": list(zip(refs[:5], hyps[:5]))},
         "seconds": round(time.perf_counter() - t0, 1),
     }
+    if figures:
+        from .text_report import write_text_report
+
+        written = write_text_report(run_dir, sampler, data, result, format_report(result), split=split,
+                                    max_sentences=max_sentences, subset_seed=subset_seed, batch_size=batch_size,
+                                    seed=seed)
+        result["report_files"] = written["files"]
+        if written["note"]:
+            result["report_note"] = written["note"]
+    return result
 
 
 UNITS = {

@@ -10,20 +10,25 @@ from typing import Any, TextIO
 
 from ..io import atomic_write_text
 from ..run import EVENTS, METRICS
+from .tensorboard_log import ValidationSummaries, flat_hparams, forget_projector_after, tag
 
 
 class MetricsLogger:
-    """Appends one JSON object per record to ``metrics.jsonl`` and mirrors scalars to TensorBoard."""
+    """Appends one JSON object per record to ``metrics.jsonl`` and mirrors scalars to TensorBoard under
+    ``<split>/<metric>`` tags; with ``attach``, each validation also writes the projector embedding, text examples
+    and (once) the hyperparameters (``sentae.training.tensorboard_log``)."""
 
     def __init__(self, run_dir: Path, enabled: bool = True) -> None:
         self.enabled = enabled
         self.path = run_dir / METRICS
+        self.events = run_dir / EVENTS
         self._tb = None
+        self._summaries: ValidationSummaries | None = None
         if enabled:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self._tb = SummaryWriter(log_dir=str(run_dir / EVENTS))
+                self._tb = SummaryWriter(log_dir=str(self.events))
             except ImportError:  # tensorboard is a dependency, but a trimmed install may lack it
                 self._tb = None
 
@@ -41,6 +46,13 @@ class MetricsLogger:
             if isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] <= step:
                 kept.append(line)
         atomic_write_text(self.path, "".join(f"{line}\n" for line in kept))
+        forget_projector_after(self.events, step)
+
+    def attach(self, model, data, train_config: dict[str, Any], seed: int = 0) -> None:
+        """Write validation summaries of ``model`` on ``data`` (no-op without TensorBoard)."""
+        if self._tb is not None:
+            self._summaries = ValidationSummaries(self._tb, self.events, model, data,
+                                                  flat_hparams(model, train_config), seed)
 
     def log(self, step: int, split: str, metrics: dict[str, float], **extra: Any) -> None:
         if not self.enabled:
@@ -51,8 +63,9 @@ class MetricsLogger:
             fh.write(json.dumps(record) + "\n")
         if self._tb is not None:
             for k, v in metrics.items():
-                tag = k if "/" in k else f"{split}/{k}"
-                self._tb.add_scalar(tag, v, step)
+                self._tb.add_scalar(tag(split, k), v, step)
+            if split == "val" and self._summaries is not None:
+                self._summaries(step, metrics)
 
     def close(self) -> None:
         if self._tb is not None:

@@ -115,6 +115,7 @@ class Trainer:
         logger = MetricsLogger(self.run_dir, enabled=info.is_main)
         if self.resume:
             logger.forget_after(state.step)  # the steps after the checkpoint are trained (and logged) again
+        logger.attach(model, data, asdict(cfg), cfg.seed)  # projector, text and hparams at each validation
         progress = Progress(cfg.progress, cfg.max_steps, state.step, cfg.log_every, info.is_main, self.stream)
         n_params = sum(p.numel() for p in model.parameters())
         progress.message(

@@ -1,0 +1,183 @@
+"""`sentae eval` on a text run writes report/: the latent map, KL per dimension, training curves, the interpolation,
+reconstruction and attribute-grid tables, index.md and an escaped index.html; the numbers do not need matplotlib."""
+import builtins
+import json
+import random
+
+import pytest
+from click.testing import CliRunner
+
+import sentae
+from sentae.cli import main
+from sentae.evaluation.report_pages import Section, render_html, render_markdown
+from sentae.evaluation.text_report import GRID_PER_CELL, INTERP_T, NO_PLOTS, RECON_ROWS
+
+SUBJECTS = ["the food", "the service", "our waiter", "the pasta"]
+GOOD, BAD = ["great", "friendly"], ["awful", "cold"]
+VERB = {"past": "was", "present": "is", "future": "will be"}
+SCRIPT = "<script>alert(1)</script>"
+
+
+def _corpus(path, n=400):
+    rng = random.Random(0)
+    rows = []
+    for i in range(n):
+        s, t = rng.choice(["negative", "positive"]), rng.choice(list(VERB))
+        subject = SCRIPT if i % 4 == 0 else rng.choice(SUBJECTS)  # a quarter of the sentences carry markup
+        row = {"text": f"{subject} {VERB[t]} {rng.choice(GOOD if s == 'positive' else BAD)} | .", "sentiment": s,
+               "tense": t}
+        if i % 7 == 0:
+            row["tense"] = None  # unlabelled sentences are drawn grey, not dropped
+        rows.append(row)
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return path
+
+
+def _train(root, model, steps=40):
+    corpus = _corpus(root / "reviews.jsonl")
+    recipe = {
+        "name": "tiny_report",
+        "model": model,
+        "data": {"source": "text", "path": str(corpus), "val_fraction": 0.15, "test_fraction": 0.15,
+                 "options": {"attributes": {"sentiment": ["negative", "positive"],
+                                            "tense": ["past", "present", "future"]}}},
+        "train": {"max_steps": steps, "batch_size": 16, "lr": 0.01, "eval_every": steps // 2, "ckpt_every": steps,
+                  "progress": "none", "threads": 1},
+    }
+    return sentae.train(recipe, out=root / "run").path
+
+
+@pytest.fixture(scope="module")
+def ctrl_run(tmp_path_factory):
+    return _train(tmp_path_factory.mktemp("ctrl"), {
+        "type": "ctrl_vae", "embedding_size": 11, "hidden_size": 13, "latent_size": 7, "classifier_embedding": 9,
+        "classifier_filters": 10, "control_start_step": 20, "generated_length": 8})
+
+
+def _eval(run, **kw):
+    return sentae.evaluate(run, iw_samples=2, max_sentences=40, prior_samples=8, batch_size=20, **kw)
+
+
+def _table(md: str, title: str) -> list[str]:
+    """The table rows (header and separator excluded) of section ``title`` in index.md."""
+    part = md.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in part.splitlines() if line.startswith("|")]
+    return rows[2:]
+
+
+def test_eval_writes_the_text_report(ctrl_run):
+    report = _eval(ctrl_run)
+    folder = ctrl_run / "report"
+    names = {p.name for p in folder.iterdir()}
+    assert {"index.md", "index.html", "latent_map.png", "kl_per_dimension.png", "training.png",
+            "text_report.json"} <= names
+    assert all(p.stat().st_size > 1000 for p in folder.glob("*.png"))
+    assert {str(folder / n) for n in ("index.md", "index.html", "latent_map.png")} <= set(report["report_files"])
+    assert "report_note" not in report
+    md = (folder / "index.md").read_text()
+    for name in ("latent_map.png", "kl_per_dimension.png", "training.png"):
+        assert f"]({name})" in md
+    assert "coloured by sentiment, tense" in md
+    # one row per latent dimension, with its KL and the active flag
+    dims = _table(md, "KL per dimension")
+    assert len(dims) == 7 and all(r.split("|")[4].strip() in ("yes", "no") for r in dims)
+    # the interpolation: both ends, then t = 0 .. 1
+    interp = _table(md, "Interpolation")
+    assert [r.split("|")[1].strip() for r in interp] == ["a", "b", *(f"{t:g}" for t in INTERP_T)]
+    recon = _table(md, "Reconstructions")
+    assert len(recon) == RECON_ROWS and all(0 <= float(r.split("|")[-2]) <= 100 for r in recon)
+    grid = _table(md, "Attribute grid")
+    assert len(grid) == 6 and "sentiment=negative, tense=past" in grid[0]
+    assert all(len(r.strip("|").split(" | ")) == 1 + GRID_PER_CELL for r in grid)
+    over = _table(md, "Over training")
+    assert [r.split("|")[1].strip() for r in over] == ["20", "40"]  # the two validations of metrics.jsonl
+    payload = json.loads((folder / "text_report.json").read_text())
+    assert len(payload["kl_per_dimension"]) == 7 and payload["sentences"] == 40
+    assert len(payload["reconstructions"]) == RECON_ROWS
+    assert report["metrics"]["active_units"] >= 0  # the report's numbers are those of the evaluation
+
+
+def test_html_and_markdown_escape_sentences(ctrl_run):
+    _eval(ctrl_run)
+    page = (ctrl_run / "report" / "index.html").read_text()
+    md = (ctrl_run / "report" / "index.md").read_text()
+    assert page.startswith("<!DOCTYPE html>") and '<img src="latent_map.png"' in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the corpus sentences are in the tables, escaped
+    assert "<script" not in page.lower() and "<script" not in md.lower()
+    # a markdown cell cannot open a new column or raw HTML
+    md_page = render_markdown("t", [], [Section("S", "x", header=["a"], rows=[[f"{SCRIPT} | b"]])])
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; \\| b" in md_page
+    html_page = render_html("t", [], [Section("S", "x", header=["a"], rows=[[SCRIPT]])])
+    assert SCRIPT not in html_page and "&lt;script&gt;" in html_page
+
+
+def test_without_matplotlib_the_numbers_and_tables_remain(ctrl_run, monkeypatch):
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kw):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kw)
+
+    for png in (ctrl_run / "report").glob("*.png"):
+        png.unlink()
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    report = _eval(ctrl_run)
+    assert report["report_note"] == NO_PLOTS and "sentae[plots]" in NO_PLOTS
+    assert report["metrics"]["kl_nats_per_sentence"] >= 0 and "iw_nll_nats_per_sentence" in report["metrics"]
+    assert not list((ctrl_run / "report").glob("*.png"))
+    md = (ctrl_run / "report" / "index.md").read_text()
+    assert NO_PLOTS in md and ".png" not in md
+    assert len(_table(md, "Reconstructions")) == RECON_ROWS and len(_table(md, "KL per dimension")) == 7
+    res = CliRunner().invoke(main, ["eval", str(ctrl_run), "--iw-samples", "2", "--max-sentences", "20",
+                                    "--prior-samples", "4"])
+    assert res.exit_code == 0, res.output
+    assert "IW-NLL, nats/sentence (K=2)" in res.output
+    assert res.output.strip().splitlines()[-1] == NO_PLOTS
+
+
+def test_no_report_flag_and_a_model_without_latent(tmp_path):
+    run = _train(tmp_path, {"type": "rnn_lm", "embedding_size": 11, "hidden_size": 13}, steps=20)
+    res = CliRunner().invoke(main, ["eval", str(run), "--max-sentences", "20", "--prior-samples", "4", "--no-report"])
+    assert res.exit_code == 0, res.output
+    assert not (run / "report").exists()
+    report = _eval(run)
+    md = (run / "report" / "index.md").read_text()
+    assert "has no latent code" in md and "latent_map.png" not in md
+    assert "Interpolation" not in md and "Attribute grid" not in md
+    assert len(_table(md, "Prior samples")) == 5
+    assert "val/nll\\_per\\_word" in md  # what the run logged is in the table over training
+    assert "<th>val/nll_per_word</th>" in (run / "report" / "index.html").read_text()
+    assert str(run / "report" / "index.md") in report["report_files"]
+
+
+def test_umap_is_drawn_when_umap_learn_is_importable(ctrl_run, monkeypatch):
+    import sys
+    import types
+
+    calls = []
+
+    class UMAP:
+        def __init__(self, n_components, n_neighbors, random_state):
+            calls.append((n_components, n_neighbors, random_state))
+
+        def fit_transform(self, x):
+            return x[:, :2] * 2
+
+    monkeypatch.setitem(sys.modules, "umap", types.SimpleNamespace(UMAP=UMAP))
+    report = _eval(ctrl_run)
+    assert calls == [(2, 15, 0)]
+    assert str(ctrl_run / "report" / "latent_map_umap.png") in report["report_files"]
+    assert "](latent_map_umap.png)" in (ctrl_run / "report" / "index.md").read_text()
+
+
+def test_a_map_without_attributes_is_one_uncoloured_panel(tmp_path):
+    import numpy as np
+
+    from sentae.evaluation import text_figures as figs
+
+    xy, share = figs.pca_2d(np.random.default_rng(0).normal(size=(30, 5)) * [3, 2, 1, 1, 1])
+    assert xy.shape == (30, 2) and share[0] >= share[1] > 0 and sum(share) <= 1
+    path = figs.latent_map(xy, {}, tmp_path / "m.png", ["PC1", "PC2"], "t")
+    assert path.stat().st_size > 1000
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # written through a temporary name
