@@ -37,3 +37,35 @@ def type_name(tp: typing.Any) -> str:
     if typing.get_origin(tp) is not None or type(tp).__name__ == "UnionType":
         return str(tp).replace("typing.", "").replace("NoneType", "None")
     return getattr(tp, "__name__", None) or str(tp)
+
+
+class Progress:
+    """A progress bar on stderr for long work outside training (eval, encoding, neighbours), only when stderr is
+    a terminal: logs and pipes get nothing. ``with Progress(total, "eval", "sentences") as bar: bar.update(k)``."""
+
+    def __init__(self, total: int, desc: str, unit: str = "", enabled: bool | None = None) -> None:
+        import sys
+
+        self._bar = None
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        if enabled and total > 0:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=desc, unit=f" {unit}" if unit else "it", file=sys.stderr,
+                             dynamic_ncols=True, leave=False)
+
+    def update(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -189,7 +189,10 @@ def neighbours(run: str, text: str, num: int, pool: str | None, count: int, metr
     """The training sentences nearest to TEXT in latent space, with their distances."""
     check_output(output)
     sampler = _text_sampler(run, device)
-    found = sampler.neighbours(text, num, pool=read_lines(pool) if pool else None, count=count, metric=metric)
+    import sys
+
+    found = sampler.neighbours(text, num, pool=read_lines(pool) if pool else None, count=count, metric=metric,
+                               show_progress=sys.stderr.isatty())  # encoding the pool takes a while
     records = [{"text": t, "distance": round(d, 6), "metric": metric} for t, d in found]
     write_chunks(render([records], fmt, lambda rs: table([[f"{r['distance']:.3f}", r["text"]] for r in rs],
                                                           [f"DISTANCE ({metric})", "SENTENCE"]).split("\n")),

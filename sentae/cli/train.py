@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .common import check_folder, check_output, friendly, table
+from .formats import format_option, render_document
 
 
 @click.command()
@@ -41,19 +42,21 @@ def train(recipe: str, overrides: tuple[str, ...], out: str | None, resume: bool
 @click.option("--split", default="test", show_default=True, help="Held-out split to evaluate.")
 @click.option("--iw-samples", type=click.IntRange(min=1), default=500, show_default=True,
               help="Importance samples K for the IW-NLL.")
-@click.option("--max-sentences", type=click.IntRange(min=1), default=None,
-              help="Evaluate a fixed random subset of this size.")
+@click.option("-n", "--max-sentences", "max_sentences", type=click.IntRange(min=1), default=None,
+              help="Evaluate a fixed random subset of this many sentences (images).")
 @click.option("--subset-seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of that subset.")
 @click.option("--prior-samples", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Prior samples for distinct-n and uniqueness.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when there is one, else cpu), cpu, cuda, cuda:1, ...")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the report as JSON here.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Also write the report as JSON here (- : standard output, instead of the table).")
 @click.option("--report/--no-report", "figures", default=True, show_default=True,
               help="Write RUN/report/: figures, tables and (text runs) index.md + index.html.")
+@format_option
 @friendly
-def eval_cmd(run: str, json_out: str | None, **kw) -> None:
+def eval_cmd(run: str, json_out: str | None, fmt: str, **kw) -> None:
     """Evaluate a model. Text: IW-NLL, perplexity, ELBO terms, KL, MI, active units, BLEU, distinct-n, and a
     report in RUN/report/ (latent map, KL per dimension, interpolation, reconstructions, attribute grid). Image:
     reconstruction error per image, the PCA baseline, a linear probe of the codes, and figures in RUN/report/."""
@@ -62,7 +65,10 @@ def eval_cmd(run: str, json_out: str | None, **kw) -> None:
 
     if json_out:
         check_output(json_out, "--json")  # before the evaluation, which may take long
+    if json_out == "-" and fmt == "text":
+        fmt = "json"  # `--json -`: the report on standard output, as --format json prints it
     report = evaluate(run, **kw)
-    click.echo(format_report(report))
-    if json_out:
+    for line in render_document(report, fmt, format_report):
+        click.echo(line)
+    if json_out and json_out != "-":
         atomic_write_text(Path(json_out), json.dumps(report, indent=2))

@@ -14,6 +14,7 @@ from ..generation.text_sampler import check_count
 from ..model import has_latent, is_controllable, is_sentence_model
 from ..nn.latent import gaussian_kl
 from ..run import RunFolder
+from ..utils import Progress
 from .subsets import subset_indices
 from .text import active_units, corpus_bleu, distinct_n, iw_log_likelihood, mutual_information, uniqueness
 
@@ -60,7 +61,10 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
     stochastic = model.stochastic if latent else True
     logp_sum = tokens_sum = rec_sum = kl_sum = 0.0
     mus, logvars, refs, hyps = [], [], [], []
+    bar = Progress(len(idx), f"eval {split} (K = {iw_samples})" if stochastic and latent else f"eval {split}",
+                   "sentences")
     for start in range(0, len(idx), batch_size):
+        bar.update(min(batch_size, len(idx) - start))
         batch = {k: v.to(device) for k, v in data.get_batch(split, idx[start : start + batch_size]).items()}
         tokens, lengths = batch["tokens"], batch["lengths"]
         if stochastic:
@@ -76,6 +80,7 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
             mus.append(mu.float().cpu())
             refs += sampler.to_text(tokens[:, 1:])
             hyps += sampler.decode(mu, strategy="greedy")
+    bar.close()
     n = len(idx)
     where = f"{split} split, {n} sentences" + (f" (subset seed {subset_seed})" if n < data.split_size(split) else "")
     if is_controllable(model):

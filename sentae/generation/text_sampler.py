@@ -378,7 +378,8 @@ class TextSampler(Sampler):
 
     @torch.no_grad()
     def neighbours(self, text: str, n: int = 5, pool: Sequence[str] | None = None, count: int = 20000,
-                   metric: Literal["euclidean", "cosine"] = "euclidean") -> list[tuple[str, float]]:
+                   metric: Literal["euclidean", "cosine"] = "euclidean",
+                   show_progress: bool = False) -> list[tuple[str, float]]:
         """The ``n`` sentences nearest to ``text`` in latent space (posterior means), among ``pool`` or the first
         ``count`` sentences of the run's training data; with their distances (cosine: 1 - cosine similarity)."""
         self._require_latent("find neighbours")
@@ -391,7 +392,7 @@ class TextSampler(Sampler):
             texts = list(pool) if pool is not None else training_texts(self.run_dir)[:count]
             if not texts:
                 raise SentaeError("no sentences to search among")
-            self._pool = (key, texts, self.encode_many(texts))
+            self._pool = (key, texts, self.encode(texts, show_progress=show_progress))
         _, texts, codes = self._pool
         z = self.encode([text])
         if metric == "euclidean":
