@@ -12,7 +12,6 @@ from .model import DataInfo, SentaeModel
 from . import registry as _registry
 from .registry import ModelEntry
 from .run import RunFolder
-from .data import one_class as _one_class  # noqa: F401  registers the 'one_class' data source
 from .training.recipe import TrainedRun, train_recipe, versions
 
 
@@ -65,13 +64,19 @@ def train(
     overrides: Sequence[str] = (),
     out: str | Path | None = None,
     resume: bool = False,
+    data: Any = None,
 ) -> Run:
-    """Train the model a recipe describes and write a run folder; returns the ``Run``.
+    """Train the model a recipe describes and write a run folder; returns the ``Run``. ``data``: the corpus from
+    Python instead of the recipe's ``data.source``/``data.path``: a list of sentences, a list of rows (a
+    ``text`` column and attribute columns) or a ``datasets.Dataset``; it is saved in the run folder
+    (``train_data.jsonl``) and the recipe's ``data`` section names it, so the run rebuilds its data later.
 
     >>> run = train("recipes/mlp_vae_digits.yaml", ["train.max_steps=20"], out="runs/demo")  # doctest: +SKIP
     >>> sampler = run.load()                                                               # doctest: +SKIP
+    >>> rows = [{"text": "the soup was cold .", "sentiment": "negative"}, ...]              # doctest: +SKIP
+    >>> train({"model": {"type": "rnn_vae"}}, out="runs/mine", data=rows)                    # doctest: +SKIP
     """
-    trained = train_recipe(recipe, overrides, out=out, resume=resume)
+    trained = train_recipe(recipe, overrides, out=out, resume=resume, data=data)
     return Run(trained.path, trained.recipe, trained.result)
 
 
@@ -218,7 +223,8 @@ def score(run_dir: str | Path, inputs: Any, scores: Sequence[str] | None = None,
     """
     from .applications import score as _score
 
-    return _score(run_dir, inputs, scores, iw_samples=iw_samples, batch_size=batch_size, seed=seed, device=device)
+    return _score(_local(run_dir), inputs, scores, iw_samples=iw_samples, batch_size=batch_size, seed=seed,
+                  device=device)
 
 
 def denoise(run_dir: str | Path, inputs: Any, *, batch_size: int = 256, device: str | torch.device = "cpu"):
@@ -228,7 +234,7 @@ def denoise(run_dir: str | Path, inputs: Any, *, batch_size: int = 256, device: 
     """
     from .applications import denoise as _denoise
 
-    return _denoise(run_dir, inputs, batch_size=batch_size, device=device)
+    return _denoise(_local(run_dir), inputs, batch_size=batch_size, device=device)
 
 
 def encode(run_dir: str | Path, inputs: Any, *, batch_size: int = 256, device: str | torch.device = "cpu"):
@@ -239,4 +245,9 @@ def encode(run_dir: str | Path, inputs: Any, *, batch_size: int = 256, device: s
     """
     from .applications import encode as _encode
 
-    return _encode(run_dir, inputs, batch_size=batch_size, device=device)
+    return _encode(_local(run_dir), inputs, batch_size=batch_size, device=device)
+
+
+def _local(run_dir: Any) -> Any:
+    """A run folder's local path (a Hub reference downloaded into the cache); a Sampler is passed on as it is."""
+    return run_dir if hasattr(run_dir, "model") else resolve_run(run_dir)

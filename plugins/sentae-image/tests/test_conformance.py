@@ -10,7 +10,7 @@ MODELS = sorted(e.name for e in sentae.list_models() if e.distribution == "senta
 
 
 def test_the_distribution_registers_its_models():
-    assert {"conv_ae", "sparse_ae", "contractive_ae", "deep_ae"} <= set(MODELS)
+    assert {"conv_ae", "conv_vae", "image_aae", "sparse_ae", "contractive_ae", "deep_ae"} <= set(MODELS)
 
 
 @pytest.mark.parametrize("name", MODELS)

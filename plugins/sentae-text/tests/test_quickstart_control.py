@@ -176,3 +176,13 @@ def test_cli_grid_without_held_out_data_still_prints_the_grid(tiny_reviews_run, 
     lines = res.output.strip().splitlines()
     assert len(lines) == 2 + 6 + 2 and lines[-1].startswith("(no rewrites of held-out sentences: ")
     assert "has no held-out split" in lines[-1]
+
+
+def test_anomaly_scores_of_a_controllable_model(tiny_reviews_run):
+    """score reads a controllable model's likelihood as eval does: from the latent, c read from the sentence."""
+    import math
+
+    texts = [t for t, _ in held_out_texts(tiny_reviews_run, 2, seed=0)[1]]
+    result = sentae.score(tiny_reviews_run, texts + ["zebra quantum the the the"])
+    scores = result["scores"]["rec_nll"]
+    assert len(scores) == 3 and all(math.isfinite(float(s)) and float(s) > 0 for s in scores)

@@ -62,10 +62,10 @@ class ImageAutoencoder(SentaeModel):
         return random_shift(x, self.config.shift_pixels)
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
-        """Denoising noise (``noise_std``, ``mask_prob``), applied only while training."""
+        """Denoising noise (``noise_std``, ``mask_prob``, ``noise_clip``), applied only while training."""
         if not self.training:
             return x
-        return corrupt(x, self.config.noise_std, self.config.mask_prob)
+        return corrupt(x, self.config.noise_std, self.config.mask_prob, self.config.noise_clip)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

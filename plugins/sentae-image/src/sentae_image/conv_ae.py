@@ -12,6 +12,7 @@ from sentae import DataInfo, StepContext, StepOutput
 from sentae.schema import Range
 
 from .base import ImageAutoencoder, check_sizes
+from .conv_net import ConvDecoding, conv_decoder, conv_encoder
 from .noise import InputNoiseConfig
 
 
@@ -25,7 +26,7 @@ class ConvAEConfig(InputNoiseConfig):
         check_sizes(self.channels, "channels")
 
 
-class ConvAE(ImageAutoencoder):
+class ConvAE(ConvDecoding, ImageAutoencoder):
     """Conv encoder (stride-2, ReLU) -> linear code -> linear + transposed-conv decoder with Bernoulli pixels."""
 
     name = "conv_ae"
@@ -36,32 +37,15 @@ class ConvAE(ImageAutoencoder):
 
     def __init__(self, config: ConvAEConfig, data_info: DataInfo) -> None:
         super().__init__(config, data_info)
-        c, h, w = self.image_shape
-        layers, in_ch = [], c
-        for out_ch in config.channels:
-            layers += [nn.Conv2d(in_ch, out_ch, 3, stride=2, padding=1), nn.ReLU()]
-            in_ch = out_ch
-            h, w = math.ceil(h / 2), math.ceil(w / 2)
-        self.feature_shape = (in_ch, h, w)
-        self.encoder = nn.Sequential(*layers, nn.Flatten(), nn.Linear(in_ch * h * w, config.code_size))
-        ups = []
-        chans = list(reversed(config.channels))
-        for i, ch in enumerate(chans):
-            nxt = chans[i + 1] if i + 1 < len(chans) else c
-            ups.append(nn.ConvTranspose2d(ch, nxt, 3, stride=2, padding=1, output_padding=1))
-            if i + 1 < len(chans):
-                ups.append(nn.ReLU())
-        self.expand = nn.Linear(config.code_size, in_ch * h * w)
-        self.decoder = nn.Sequential(*ups)
+        layers, self.feature_shape = conv_encoder(self.image_shape, config.channels)
+        features = math.prod(self.feature_shape)
+        self.encoder = nn.Sequential(*layers, nn.Linear(features, config.code_size))
+        decoder = conv_decoder(self.image_shape[0], config.channels)  # built before expand: the seed's initial weights stay as they were
+        self.expand = nn.Linear(config.code_size, features)
+        self.decoder = decoder
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
-
-    def decode_logits(self, code: torch.Tensor) -> torch.Tensor:
-        feat = self.expand(code).view(-1, *self.feature_shape)
-        logits = self.decoder(feat)
-        _, h, w = self.image_shape
-        return logits[..., :h, :w]  # transposed convolutions may overshoot odd sizes
 
     def training_step(self, batch, ctx: StepContext) -> StepOutput:
         x = self.augment(batch["image"])

@@ -22,16 +22,19 @@ class InputNoiseConfig:
     noise_std: Annotated[float, Range(0)] = 0.0  # denoising: std of Gaussian noise added to input pixels while training (0 = off)
     mask_prob: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # denoising: probability of zeroing each input pixel while training (0 = off)
     shift_pixels: Annotated[int, Range(0)] = 0  # augmentation: translate each training image by up to this many pixels per axis (0 = off)
+    noise_clip: bool = False  # denoising: clip noisy input pixels to [0, 1], as a saved noisy image holds them
 
     def __post_init__(self) -> None:
         check_declared_ranges(self)  # every image model's config inherits this, so its own fields are checked too
 
 
-def corrupt(x: torch.Tensor, noise_std: float = 0.0, mask_prob: float = 0.0) -> torch.Tensor:
-    """``x`` with additive Gaussian noise of std ``noise_std``, then each pixel zeroed with probability
-    ``mask_prob`` (masking noise). Draws from the global RNG, which the Trainer seeds."""
+def corrupt(x: torch.Tensor, noise_std: float = 0.0, mask_prob: float = 0.0, clip: bool = False) -> torch.Tensor:
+    """``x`` with additive Gaussian noise of std ``noise_std`` (clipped to [0, 1] with ``clip``), then each pixel
+    zeroed with probability ``mask_prob`` (masking noise). Draws from the global RNG, which the Trainer seeds."""
     if noise_std > 0:
         x = x + noise_std * torch.randn_like(x)
+        if clip:
+            x = x.clamp(0.0, 1.0)
     if mask_prob > 0:
         x = x * (torch.rand_like(x) >= mask_prob).to(x.dtype)
     return x
