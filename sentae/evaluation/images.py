@@ -166,6 +166,11 @@ UNITS = {
     "sparsity": "Hoyer sparsity of the hidden activations (0 dense .. 1 one-hot)",
     "penalty": "sparsity penalty (before its weight)",
     "jacobian_frob2": "encoder Jacobian squared Frobenius norm per image",
+    "rec_nll_per_image": "reconstruction -log p(x | z) per image, nats (one posterior sample)",
+    "kl_per_image": "KL(q(z|x) || p(z)) per image, nats",
+    "elbo_per_image": "ELBO per image, nats (higher is better)",
+    "active_units": "active units (posterior-mean variance > 0.01)",
+    "disc_accuracy": "latent discriminator accuracy, codes vs prior samples (0.5: codes fill the prior)",
 }
 
 

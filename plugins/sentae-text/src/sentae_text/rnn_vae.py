@@ -9,6 +9,7 @@ import torch
 
 from sentae import DataInfo, SentaeModel, StepContext, StepOutput
 from sentae.nn import GaussianLatent, gaussian_kl
+from sentae.nn.free_bits import kl_penalty
 from sentae.model import LatentTextModel
 from sentae.schema import Range
 from sentae.training.kl_schedules import KLSchedule
@@ -63,13 +64,8 @@ class RNNVAE(DecodesFromCode, SentaeModel, LatentTextModel):
         return self.config.kl.weight(ctx.step - self.config.ae_pretrain_steps, ctx.total_steps - self.config.ae_pretrain_steps)
 
     def kl_penalty(self, kl_dims: torch.Tensor) -> torch.Tensor:
-        """The KL term that is minimised, with free bits applied to the batch-mean KL."""
-        lam = self.config.free_bits
-        if lam <= 0:
-            return kl_dims.sum(1).mean()
-        if self.config.free_bits_mode == "per_dim":
-            return kl_dims.mean(0).clamp(min=lam).sum()
-        return kl_dims.sum(1).mean().clamp(min=lam)
+        """The KL term that is minimised, with free bits applied to the batch-mean KL (``sentae.nn.free_bits``)."""
+        return kl_penalty(kl_dims, self.config.free_bits, self.config.free_bits_mode)
 
     def _maybe_reset_decoder(self, ctx: StepContext) -> None:
         # The optimizer keeps its moment estimates for the decoder: only the Trainer touches optimizers, and the
