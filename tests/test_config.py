@@ -474,7 +474,7 @@ def test_data_options_typo_is_caught_when_the_recipe_loads(tmp_path):
         ("reviews", "size=many", "'data.options.size' must be an integer, got 'many' (str)"),
         ("reviews", "size=60", "'data.options.size' must be at least 120, got 60"),
         ("yelp", "tense_labels=maybe", "'data.options.tense_labels' must be true or false, got 'maybe' (str)"),
-        ("yelp", "tokenizer=wordpiece", "'data.options.tokenizer' must be one of word, bpe, unigram, got 'wordpiece'"),
+        ("yelp", "tokenizer=wordpiece", "'data.options.tokenizer' must be one of word, bpe, unigram, pretrained, got 'wordpiece'"),
         ("text", "format=xml", "'data.options.format' must be one of text, jsonl, csv, tsv or null, got 'xml' (str)"),
         ("ptb", "max_length=0", "'data.options.max_length' must be at least 1, got 0"),
         ("image_folder", "size=[4]", "'data.options.size' must be [height, width] in pixels, got [4]"),
