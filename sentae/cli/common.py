@@ -27,8 +27,14 @@ def friendly(fn: Callable) -> Callable:
         except SentaeError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(getattr(exc, "exit_code", 1))  # 130/143 after a signal, as a shell reports it
-        except BrokenPipeError:
+        except BrokenPipeError as exc:
             _quiet_stdout()  # the reader went away (`sentae sample ... | head`): stop without a traceback
+            # Let the frames go now: the generators they hold (the sampler's batches) are then finalised while
+            # torch is alive, not at interpreter shutdown (where torch 2.3 prints an "Exception ignored").
+            import traceback
+
+            traceback.clear_frames(exc.__traceback__)
+            del exc
             sys.exit(1)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename is not None else ""
@@ -132,6 +138,11 @@ def write_chunks(chunks: Iterable[list[str]], output: str, total: int | None = N
     finally:
         if bar is not None:
             bar.close()
+        # Close the producers now, while everything they use is alive: a generator left to the interpreter's
+        # shutdown (the reader went away, `| head`) is finalised after torch's modules are torn down.
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 def _progress_bar(total: int | None, output: str):

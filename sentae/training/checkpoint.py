@@ -53,7 +53,8 @@ def _load_failure(exc: BaseException) -> str:
     ``weights_only=False``: that would let the file run code, which sentae never does."""
     text = str(exc)
     if "Weights only load failed" in text:
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+        # torch >= 2.4 says "Unsupported global: GLOBAL x.Y", torch 2.3 "Unsupported class x.Y"
+        found = re.search(r"Unsupported (?:global: GLOBAL|class) ([\w.]+)", text)
         return f"it holds {f'a Python object, {found.group(1)},' if found else 'Python objects'} that a safe load refuses"
     first = short_error(exc).split(". ")[0]
     if "weights_only" in first:
