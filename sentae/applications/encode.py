@@ -28,8 +28,9 @@ def encode(run: str | Path | Any, inputs: Any, *, batch_size: int = 256,
     if model.data_info.modality == "image":
         images, names = read_image_inputs(inputs, model.data_info.image_shape)
         model.eval()
+        prepare = getattr(model, "model_input", lambda x: x)  # the paired input transform, where the model has one
         with torch.no_grad():
-            codes = [model.encode(images[sl].to(sampler.device)).flatten(1).float().cpu()
+            codes = [model.encode(prepare(images[sl].to(sampler.device))).flatten(1).float().cpu()
                      for sl in batches(len(images), batch_size)]
         return torch.cat(codes).numpy(), names
     from ..model import has_latent

@@ -88,7 +88,9 @@ def image_scores(model, images: torch.Tensor, scores: Sequence[str], iw_samples:
     out: dict[str, list[torch.Tensor]] = {s: [] for s in scores}
     for sl in batches(len(images), batch_size):
         x = images[sl].to(device)
-        code = model.encode(x)
+        # a model fed a transformed input (input_transform, e.g. grayscale) encodes that; the target stays x
+        x_in = model.model_input(x) if hasattr(model, "model_input") else x
+        code = model.encode(x_in)
         if "sse" in out or "bce" in out:
             logits = model.decode_logits(code)
             if "sse" in out:
@@ -96,7 +98,7 @@ def image_scores(model, images: torch.Tensor, scores: Sequence[str], iw_samples:
             if "bce" in out:
                 out["bce"].append(F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1))
         if "neg_elbo" in out or "iw_nll" in out:
-            mu, logvar = model.encode_stats(x)
+            mu, logvar = model.encode_stats(x_in)
             if "neg_elbo" in out:
                 z = mu + torch.randn(mu.shape, generator=generator, device=device) * (0.5 * logvar).exp()
                 kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)

@@ -97,18 +97,27 @@ def score(run: str, inputs: str, scores: tuple[str, ...], iw_samples: int, batch
               help="Where to write: a name ending in .npy (one float32 array N x C x H x W in [0, 1]) or a folder "
                    "(one PNG per image: 00000.png, ...).")
 @click.option("--force", is_flag=True, help="Replace output files that exist.")
+@click.option("--keep-luminance", is_flag=True,
+              help="Colourization (a model trained with input_transform: grayscale): keep each input's own "
+                   "luminance and take only the colour from the model.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when there is one, else cpu), cpu, cuda, cuda:1, ...")
 @friendly
-def denoise(run: str, inputs: str, output: str, force: bool, batch_size: int, device: str) -> None:
-    """Denoise the images of INPUTS with the image model in RUN (its reconstruction of each)."""
+def denoise(run: str, inputs: str, output: str, force: bool, keep_luminance: bool, batch_size: int, device: str) -> None:
+    """Denoise the images of INPUTS with the image model in RUN (its reconstruction of each); colourize gray
+    images with a model trained on (grayscale -> colour) pairs."""
+    from ..applications import colourize as colourize_api
     from ..applications import denoise as denoise_api
     from ..applications.denoise import write_images
 
     _check_image_output(output, force)
-    clean, names = denoise_api(run, inputs, batch_size=batch_size, device=device)
+    if keep_luminance:
+        clean, names = colourize_api(run, inputs, batch_size=batch_size, device=device)
+    else:
+        clean, names = denoise_api(run, inputs, batch_size=batch_size, device=device)
     written = write_images(clean, names, output, force=force)
-    click.echo(f"{len(clean)} denoised images -> {output}" + (f" ({len(written)} PNG files)" if len(written) > 1 else ""))
+    what = "colourized" if keep_luminance else "denoised"
+    click.echo(f"{len(clean)} {what} images -> {output}" + (f" ({len(written)} PNG files)" if len(written) > 1 else ""))
 
 
 @click.command()

@@ -12,7 +12,7 @@ from .sources import (Source, SourceBuilder, build_data, get_source, register_so
                       source_options, unregister_source)
 
 # The built-in sources register themselves on import; they import only the modules above, never this package.
-from . import images, text, corpora, reviews, one_class  # noqa: E402,F401  isort: skip
+from . import images, text, corpora, reviews, one_class, patches  # noqa: E402,F401  isort: skip
 from . import pretrained_tokenizer  # noqa: E402,F401  the tokenizer kind 'pretrained' (a model's own ids)
 
 __all__ = ["DATA_DIR_ENV", "DataConfig", "DataModule", "Source", "SourceBuilder", "build_data", "get_source",

@@ -13,7 +13,7 @@ from torch import nn
 from sentae import DataInfo, SentaeModel
 from sentae.errors import ConfigError
 
-from .noise import corrupt, random_shift
+from .noise import corrupt, random_shift, transform_input
 
 DEFAULT_IMAGE_SHAPE = (1, 8, 12)  # (channels, height, width) of models built without data (create_model, tests)
 
@@ -49,6 +49,9 @@ class ImageAutoencoder(SentaeModel):
                               f"(modality '{data_info.modality}')")
         self.image_shape = tuple(data_info.image_shape)
         self.pixels = math.prod(self.image_shape)
+        if getattr(config, "input_transform", "none") == "grayscale" and self.image_shape[0] != 3:
+            raise ConfigError(f"model '{self.name}': input_transform 'grayscale' needs RGB images (3 channels), but "
+                              f"the data has {self.image_shape[0]}; an RGB image_folder needs data.options.grayscale: false")
 
     @classmethod
     def default_data_info(cls) -> DataInfo:
@@ -61,8 +64,14 @@ class ImageAutoencoder(SentaeModel):
             return x
         return random_shift(x, self.config.shift_pixels)
 
+    def model_input(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` under the paired transform ``input_transform`` (always, not only in training)."""
+        return transform_input(x, getattr(self.config, "input_transform", "none"))
+
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
-        """Denoising noise (``noise_std``, ``mask_prob``, ``noise_clip``), applied only while training."""
+        """The paired transform (``input_transform``, always), then denoising noise (``noise_std``, ``mask_prob``,
+        ``noise_clip``), applied only while training. The loss compares the output with the untouched ``x``."""
+        x = self.model_input(x)
         if not self.training:
             return x
         return corrupt(x, self.config.noise_std, self.config.mask_prob, self.config.noise_clip)
@@ -74,8 +83,8 @@ class ImageAutoencoder(SentaeModel):
         raise NotImplementedError
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """Pixel probabilities decoded from the code of ``x`` (no input noise)."""
-        return torch.sigmoid(self.decode_logits(self.encode(x)))
+        """Pixel probabilities decoded from the code of ``x`` (no input noise; the paired transform, if any)."""
+        return torch.sigmoid(self.decode_logits(self.encode(self.model_input(x))))
 
     def filters(self) -> torch.Tensor | None:
         """First-layer weights as ``(units, pixels)`` for filter plots, or None when they are not pixel-shaped."""
