@@ -18,7 +18,8 @@ __all__ = ["TextOptions", "ReadOptions", "HFOptions"]
 class TextOptions:
     """Options of every text source: tokenizer, lengths, tense labels, selection and balancing."""
 
-    tokenizer: Literal["word", "bpe", "unigram"] = "word"  # how sentences become token ids
+    tokenizer: Literal["word", "bpe", "unigram", "pretrained"] = "word"  # how sentences become token ids (pretrained: a model's own, see pretrained_tokenizer)
+    pretrained_tokenizer: str | None = None  # tokenizer "pretrained": a folder with tokenizer.json, a .gguf file or a Hub name
     vocab_size: Annotated[int | None, Range(4, low_open=True)] = None  # largest vocabulary, 4 specials included (null: every train word for word, 8000 otherwise)
     min_freq: Annotated[int, Range(1)] = 1  # least train-split count of a word kept in a word vocabulary
     max_length: Annotated[int, Range(1)] = 50  # tokens per sentence without bos/eos; longer ones follow length_policy

@@ -164,7 +164,7 @@ def assemble(cfg: DataConfig, o: TextOptions, splits: dict[str, TextSplit], attr
     if o.require_labels is not None:
         notes.append(_require_labels(splits, o.require_labels, attributes, cfg.source))
     # the vocabulary comes from the distinct train sentences, before any are repeated by balancing
-    tok = train_tokenizer(o.tokenizer, splits["train"].texts, o.vocab_size, o.min_freq)
+    tok = train_tokenizer(o.tokenizer, splits["train"].texts, o.vocab_size, o.min_freq, o.pretrained_tokenizer)
     if o.balance is not None:
         notes.append(_balance(splits, o.balance, o.balance_max_repeat, attributes, cfg.source))
     return TextData(splits, tok, attributes, o.max_length, o.length_policy, cfg.source, notes)
