@@ -32,6 +32,7 @@ from typing import Any
 
 import torch
 
+from .data.examples import EXAMPLES_FILE  # train(data=...)'s corpus, written into the run
 from .data.tokenizer_files import TOKENIZER_FILES
 from .errors import CheckpointError, SentaeError
 from .io import TMP_MARK, atomic_write_text
@@ -60,7 +61,8 @@ CHECKPOINT_NAME = re.compile(r"step-(\d{8})")
 
 # What a run writes before its first checkpoint. A folder holding only these is a run that failed while starting
 # (no weights were saved), and a new run may take its place.
-SETUP_FILES = frozenset({CONFIG, DATA_INFO, MODEL_SPEC, HUB_CONFIG, *TOKENIZER_FILES, METRICS, EVENTS})
+SETUP_FILES = frozenset({CONFIG, DATA_INFO, MODEL_SPEC, HUB_CONFIG, *TOKENIZER_FILES, METRICS, EVENTS,
+                         EXAMPLES_FILE})
 TENSORBOARD_FILE = re.compile(r"events\.out\.tfevents\..+")  # what TensorBoard's writer names its files
 PROJECTOR_CONFIG, PROJECTOR_DIR = "projector_config.pbtxt", "projector"  # the embedding projector's, in events/
 
@@ -311,12 +313,16 @@ class RunFolder:
         """The run's data, rebuilt from its resolved recipe, checked against what the model was trained on: a text
         run's tokenizer must equal the saved one, an image run's image shape the model's."""
         from .data import build_data
+        from .data.token_cache import expect_tokenizer
         from .errors import DataError
 
-        data = build_data(self.data_config())
         info = data_info or self.read_data_info()
-        if info.modality == "text" or self.has_tokenizer():
-            saved = self.load_tokenizer()
+        saved = self.load_tokenizer() if info.modality == "text" or self.has_tokenizer() else None
+        # With the saved tokenizer expected, a token-cache entry made with it is read and no tokenizer is trained;
+        # without one (cache cleared, corpus touched) the corpus is read and its tokenizer trained and compared.
+        with expect_tokenizer(saved):
+            data = build_data(self.data_config())
+        if saved is not None:
             rebuilt = getattr(data, "tokenizer", None)
             if rebuilt is None or rebuilt.fingerprint() != saved.fingerprint():
                 raise DataError(f"{self.path}: the data rebuilt from {CONFIG} gives another tokenizer than the saved "

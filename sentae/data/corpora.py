@@ -23,7 +23,9 @@ def ptb(cfg: DataConfig) -> TextData:
     ``penn_treebank_mikolov`` in $SENTAE_DATA_DIR); its own ``<unk>`` is the unknown token."""
     o = source_options(cfg, TextOptions)
     base = resolve_path(cfg.path or "penn_treebank_mikolov", "data source 'ptb'")
-    return assemble(cfg, o, _standard_splits(base, "ptb.{}.txt", read_spec(cfg, o, fmt="text")), {})
+    spec = read_spec(cfg, o, fmt="text")
+    return assemble(cfg, o, lambda: _standard_splits(base, "ptb.{}.txt", spec), {},
+                    files=_standard_files(base, "ptb.{}.txt"))
 
 
 @register_source("yelp", options=TextOptions)
@@ -34,13 +36,21 @@ def yelp(cfg: DataConfig) -> TextData:
     base = resolve_path(cfg.path or "yelp", "data source 'yelp'")
     attrs = {"sentiment": SENTIMENTS}
     spec = read_spec(cfg, o, fmt="jsonl", attributes=attrs, aliases={"0": "negative", "1": "positive"})
-    return assemble(cfg, o, _standard_splits(base, "{}.jsonl", spec), attrs)
+    return assemble(cfg, o, lambda: _standard_splits(base, "{}.jsonl", spec), attrs,
+                    files=_standard_files(base, "{}.jsonl"))
+
+
+STANDARD_SPLITS = (("train", "train"), ("val", "valid"), ("test", "test"))  # ours, as the files name them
 
 
 def _standard_splits(base: Path, pattern: str, spec: ReadSpec) -> dict[str, TextSplit]:
     """The train/valid/test files of a corpus with fixed splits (``pattern`` has ``{}`` for the split's name)."""
-    return {ours: read_file(base / pattern.format(theirs), spec) for ours, theirs in
-            (("train", "train"), ("val", "valid"), ("test", "test"))}
+    return {ours: read_file(base / pattern.format(theirs), spec) for ours, theirs in STANDARD_SPLITS}
+
+
+def _standard_files(base: Path, pattern: str) -> list[Path]:
+    """Those files' paths, which key the corpus's token-cache entry."""
+    return [base / pattern.format(theirs) for _, theirs in STANDARD_SPLITS]
 
 
 @register_source("rt_polarity", options=TextOptions)
@@ -50,11 +60,16 @@ def rt_polarity(cfg: DataConfig) -> TextData:
     o = source_options(cfg, TextOptions)
     base = resolve_path(cfg.path or "rt_polarity", "data source 'rt_polarity'")
     attrs = {"sentiment": SENTIMENTS}
-    pool = TextSplit([], {"sentiment": []})
-    for label, value in enumerate(SENTIMENTS):
-        spec = read_spec(cfg, o, fmt="text", encoding="cp1252", attributes=attrs, fixed={"sentiment": label})
-        pool.extend(read_file(base / f"rt-polarity.{value[:3]}", spec))
-    return assemble(cfg, o, {"train": pool}, attrs)
+    paths = [base / f"rt-polarity.{value[:3]}" for value in SENTIMENTS]
+
+    def read() -> dict[str, TextSplit]:
+        pool = TextSplit([], {"sentiment": []})
+        for label, path in enumerate(paths):
+            spec = read_spec(cfg, o, fmt="text", encoding="cp1252", attributes=attrs, fixed={"sentiment": label})
+            pool.extend(read_file(path, spec))
+        return {"train": pool}
+
+    return assemble(cfg, o, read, attrs, files=paths)
 
 
 @dataclass

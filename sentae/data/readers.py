@@ -93,7 +93,7 @@ def read_file(path: Path, spec: ReadSpec) -> TextSplit:
         if set(spec.attributes) - set(spec.fixed):
             raise DataError(f"{path}: attributes need a JSONL, CSV or TSV file with label columns, not plain text")
         # Split on "\n" only: str.splitlines() would also break lines at U+0085, U+2028 and friends.
-        rows: Iterable[tuple[int, Any]] = ((n, line) for n, line in enumerate(text.split("\n"), 1))
+        rows: Iterable[tuple[int, Any]] = _lines(text)
     elif fmt == "jsonl":
         rows = _jsonl_rows(path, text)
     else:
@@ -157,8 +157,21 @@ def collect(rows: Iterable[tuple[int, Any]], where: str, spec: ReadSpec, plain: 
     return out
 
 
+def _lines(text: str) -> Iterable[tuple[int, str]]:
+    """(line number, line) of ``text`` split on "\\n", one at a time: a list of every line of a large corpus would
+    be held beside the sentences made from it."""
+    start, n = 0, 1
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield n, text[start:]
+            return
+        yield n, text[start:end]
+        start, n = end + 1, n + 1
+
+
 def _jsonl_rows(path: Path, text: str) -> Iterable[tuple[int, dict]]:
-    for n, line in enumerate(text.split("\n"), 1):
+    for n, line in _lines(text):
         if not line.strip():
             continue
         try:

@@ -360,9 +360,14 @@ def reviews_source(cfg: DataConfig) -> TextData:
     split 90/5/5 % per cell (``val_fraction``/``test_fraction`` are not used); attributes ``sentiment`` and
     ``tense``. ``data.limit`` keeps the first N sentences of each split."""
     o = source_options(cfg, ReviewsOptions)
-    splits = {}
-    for split, rows in split_reviews(generate_reviews(o.size, o.seed)).items():
-        rows = rows[: cfg.limit] if cfg.limit is not None else rows
-        labels = {a: [values.index(r[a]) for r in rows] for a, values in ATTRIBUTES.items()}
-        splits[split] = TextSplit([r["text"] for r in rows], labels)
-    return assemble(cfg, o, splits, ATTRIBUTES)
+
+    def generate() -> dict[str, TextSplit]:
+        splits = {}
+        for split, rows in split_reviews(generate_reviews(o.size, o.seed)).items():
+            rows = rows[: cfg.limit] if cfg.limit is not None else rows
+            labels = {a: [values.index(r[a]) for r in rows] for a, values in ATTRIBUTES.items()}
+            splits[split] = TextSplit([r["text"] for r in rows], labels)
+        return splits
+
+    # files=[]: the corpus is a function of the options (and sentae's version), so they alone key its cache entry
+    return assemble(cfg, o, generate, ATTRIBUTES, files=[])

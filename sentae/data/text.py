@@ -23,11 +23,13 @@ to be learnt; validation and test are never re-weighted.
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence, Union
 
+import numpy as np
 import torch
 
 from ..errors import ConfigError, DataError
@@ -37,7 +39,9 @@ from .base import DataModule, resolve_path, split_indices
 from .config import DataConfig
 from .options import HFOptions, ReadOptions, TextOptions
 from .readers import SPLIT_ALIASES, SPLITS, ReadSpec, TextSplit, read_file, read_hf
+from . import token_cache
 from .sources import register_source, source_options
+from .token_store import bucketed_batches
 from .tokenizers import TOKENIZER_FILE, Tokenizer, train_tokenizer
 
 __all__ = ["TextData", "TextSplit", "TextSourceOptions", "ReadSpec", "assemble", "frame", "read_file", "read_spec",
@@ -65,7 +69,7 @@ class TextData(DataModule):
         self.labels: dict[str, dict[str, torch.Tensor]] = {}
         self.length_report: dict[str, dict[str, int]] = {}
         for split, data in splits.items():
-            ids = [tokenizer.encode(t) for t in data.texts]
+            ids = tokenizer.encode_batch(data.texts)
             long = [i for i, x in enumerate(ids) if len(x) > max_length]
             if length_policy == "drop":
                 keep = sorted(set(range(len(ids))) - set(long))
@@ -86,6 +90,29 @@ class TextData(DataModule):
             attributes={a: list(v) for a, v in attributes.items()},
         )
 
+    @classmethod
+    def from_cache(cls, entry: token_cache.Entry, tokenizer: Tokenizer | None = None) -> TextData:
+        """The data of a token-cache entry: ids memory-mapped, not lists; the same batches as the data it was
+        written from. ``tokenizer``: the one to carry (a run's own, equal to the entry's)."""
+        man = entry.manifest
+        self = cls.__new__(cls)
+        self.tokenizer, self.name, self.length_policy = tokenizer or entry.tokenizer, man["name"], man["length_policy"]
+        self.notes = list(man["notes"])
+        self.ids = dict(entry.ids)  # split -> RaggedIds
+        self.labels = {s: {a: torch.from_numpy(np.array(v, dtype=np.int16)) for a, v in labels.items()}
+                       for s, labels in entry.labels.items()}
+        self.length_report = man["length_report"]
+        self.lengths = {s: ids.lengths() + 2 for s, ids in self.ids.items()}
+        if not self.ids.get("train"):
+            raise DataError(f"text data '{self.name}': the train split is empty (length_policy drop removed everything?)")
+        tok = self.tokenizer
+        self.info = DataInfo(
+            modality="text", vocab_size=tok.vocab_size, pad_id=tok.pad_id, bos_id=tok.bos_id, eos_id=tok.eos_id,
+            unk_id=tok.unk_id, max_length=man["max_length"] + 2,
+            attributes={a: list(v) for a, v in man["attributes"].items()},
+        )
+        return self
+
     def split_names(self) -> list[str]:
         return [s for s in SPLITS if self.ids.get(s)]
 
@@ -98,7 +125,7 @@ class TextData(DataModule):
         batch = frame([self.ids[split][i] for i in indices], self.info)
         idx = torch.as_tensor(indices, dtype=torch.long)
         for name, labels in self.labels[split].items():
-            batch[f"attr_{name}"] = labels[idx]
+            batch[f"attr_{name}"] = labels[idx].long()  # cached labels are int16
         return batch
 
     def batches(self, split: str, batch_size: int, *, epoch: int = 0, seed: int = 0, shuffle: bool = True) -> list[list[int]]:
@@ -107,6 +134,8 @@ class TextData(DataModule):
         n = self.split_size(split)
         if not shuffle:
             return [list(range(i, min(i + batch_size, n))) for i in range(0, n, batch_size)]
+        if isinstance(self.lengths[split], np.ndarray):  # cached data: the same batches, by array sorts, lazily
+            return bucketed_batches(self.lengths[split], batch_size, seed=seed, epoch=epoch)  # type: ignore[return-value]
         g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         order = torch.randperm(n, generator=g).tolist()
         lengths, chunk, out = self.lengths[split], 50 * batch_size, []
@@ -154,10 +183,29 @@ def _carve(splits: dict[str, TextSplit], cfg: DataConfig) -> dict[str, TextSplit
     return splits
 
 
-def assemble(cfg: DataConfig, o: TextOptions, splits: dict[str, TextSplit], attributes: dict[str, list[str]]) -> TextData:
+Splits = Union[dict[str, TextSplit], Callable[[], dict[str, TextSplit]]]
+
+
+def assemble(cfg: DataConfig, o: TextOptions, splits: Splits, attributes: dict[str, list[str]],
+             files: Sequence[Path] | None = None) -> TextData:
     """``TextData`` from the splits a text source read: held-out splits carved from train where no file gave them,
-    then tense labels, selection, the tokenizer (trained on train) and balancing, as the options ask."""
-    splits = _carve(splits, cfg)
+    then tense labels, selection, the tokenizer (trained on train) and balancing, as the options ask.
+
+    ``files``: every file the splits are read from (``[]``: none, the data is made from the options alone, as a
+    generated corpus is). Given, the result goes through the token cache (``sentae.data.token_cache``): when an
+    entry for these files and settings exists, ``splits`` (then best a function that reads them) is not called,
+    nothing is read, no tokenizer trained; otherwise the ids are written to a new entry and read from it."""
+    key = None
+    # a missing file is no cache key: reading it below gives the message that names it
+    if files is not None and token_cache.enabled() and all(Path(f).is_file() for f in files):
+        settings = {"val_fraction": cfg.val_fraction, "test_fraction": cfg.test_fraction,
+                    "split_seed": cfg.split_seed, "limit": cfg.limit}
+        key = token_cache.corpus_key(cfg.source, files, settings, o)
+        expected = token_cache.expected_tokenizer()
+        entry = token_cache.open_entry(key, expected)
+        if entry is not None:
+            return TextData.from_cache(entry, expected)
+    splits = _carve(splits() if callable(splits) else splits, cfg)
     if o.tense_labels:
         attributes = _add_tense(splits, attributes, cfg.source)
     notes = []
@@ -167,6 +215,14 @@ def assemble(cfg: DataConfig, o: TextOptions, splits: dict[str, TextSplit], attr
     tok = train_tokenizer(o.tokenizer, splits["train"].texts, o.vocab_size, o.min_freq, o.pretrained_tokenizer)
     if o.balance is not None:
         notes.append(_balance(splits, o.balance, o.balance_max_repeat, attributes, cfg.source))
+    if key is not None:
+        try:
+            entry = token_cache.write_entry(key, splits, tok, attributes, o.max_length, o.length_policy,
+                                            {"name": cfg.source, "notes": notes})
+            return TextData.from_cache(entry, tok)
+        except OSError as exc:  # a read-only or full cache folder: the data still works, from memory
+            warnings.warn(f"token cache not written ({exc}); set ${token_cache.CACHE_ENV} to a writable folder",
+                          stacklevel=2)
     return TextData(splits, tok, attributes, o.max_length, o.length_policy, cfg.source, notes)
 
 
@@ -257,7 +313,8 @@ def text_source(cfg: DataConfig) -> TextData:
     else:
         path = resolve_path(cfg.path, "data source 'text'")
         files = _find_split_files(path) if path.is_dir() else {"train": path}
-    return assemble(cfg, o, {s: read_file(p, spec) for s, p in files.items()}, o.attributes)
+    return assemble(cfg, o, lambda: {s: read_file(p, spec) for s, p in files.items()}, o.attributes,
+                    files=list(files.values()))
 
 
 def _find_split_files(folder: Path) -> dict[str, Path]:

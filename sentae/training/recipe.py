@@ -49,12 +49,16 @@ def resolve_recipe(recipe: str | Path | dict[str, Any] | Recipe, overrides: Sequ
 
 
 def train_recipe(recipe: str | Path | dict[str, Any] | Recipe, overrides: Sequence[str] = (),
-                 out: str | Path | None = None, resume: bool = False) -> TrainedRun:
-    """Train the model a recipe describes into the run folder ``out`` (default ``runs/<name>``)."""
+                 out: str | Path | None = None, resume: bool = False, data: Any = None) -> TrainedRun:
+    """Train the model a recipe describes into the run folder ``out`` (default ``runs/<name>``). ``data``:
+    sentences from Python instead of ``data.source``/``data.path`` (see ``sentae.data.examples``)."""
     from ..data import build_data
 
     rec = resolve_recipe(recipe, overrides)
     run = RunFolder(Path(out) if out is not None else Path("runs") / rec.name)
+    examples = None
+    if data is not None:
+        rec, examples = _with_examples(rec, data, run)
     is_main = dist_util.from_env().is_main
     if resume:
         run.check_resume(rec.to_dict())
@@ -68,6 +72,8 @@ def train_recipe(recipe: str | Path | dict[str, Any] | Recipe, overrides: Sequen
             run.check_resume(rec.to_dict()) if resume else run.prepare_fresh()
             run.remove_interrupted_writes()
             run.write_marker()
+        if examples is not None:
+            _write_examples(Path(rec.data.path), examples)
         data = build_data(rec.data)
         seed_everything(rec.train.seed)  # the same initial weights for the same seed
         # Through the registry, so that a config valid field by field but not for the data is a ConfigError.
@@ -85,6 +91,37 @@ def train_recipe(recipe: str | Path | dict[str, Any] | Recipe, overrides: Sequen
         if lock is not None:
             lock.release()
     return TrainedRun(run.path, rec, result)
+
+
+def _with_examples(rec: Recipe, data: Any, run: RunFolder) -> tuple[Recipe, str]:
+    """The recipe reading ``data`` from ``EXAMPLES_FILE`` in the run folder (source ``text``, JSON lines, the
+    attribute columns declared), and that file's content. The recipe keeps its split and text options."""
+    from ..data.examples import EXAMPLES_FILE, to_jsonl
+    from ..errors import ConfigError
+
+    if rec.data.path is not None:
+        raise ConfigError(f"train(data=...): the recipe also names data.path {rec.data.path!r}; give one corpus")
+    raw = rec.to_dict()
+    section = dict(raw["data"])
+    options = dict(section.get("options") or {}) if section.get("source") == "text" else {}
+    text_column = options.get("text_column", "text")
+    content, attributes = to_jsonl(data, text_column, options.get("attributes") or None)
+    options.update(format="jsonl", text_column=text_column, attributes=attributes)
+    section.update(source="text", path=str(run.file(EXAMPLES_FILE).resolve()), options=options)
+    return resolve_recipe({**raw, "data": section}), content
+
+
+def _write_examples(path: Path, content: str) -> None:
+    """Write the examples unless the same are there already (a resumed run, another rank): an unchanged file
+    keeps its modification time, and with it its token-cache entry."""
+    from ..io import atomic_write_text
+
+    try:
+        if path.is_file() and path.read_text(encoding="utf-8") == content:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    atomic_write_text(path, content)
 
 
 def _model_fields(rec: Recipe) -> dict[str, Any]:
