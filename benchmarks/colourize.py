@@ -31,12 +31,6 @@ RECIPE = "colourize_patches"
 ROWS = ["grayscale input", "gray + mean train colour", "conv AE output", "conv AE colour, input luminance"]
 
 
-def psnr(estimate: np.ndarray, clean: np.ndarray) -> np.ndarray:
-    """PSNR per image in dB for pixels in [0, 1] (peak 1)."""
-    mse = ((estimate.astype(np.float64) - clean.astype(np.float64)) ** 2).reshape(len(clean), -1).mean(1)
-    return 10 * np.log10(1.0 / np.maximum(mse, 1e-12))
-
-
 def colour_error(estimate: np.ndarray, clean: np.ndarray) -> float:
     """RMS error of the colour offset ``x - luminance(x)`` over every pixel and channel, in 8-bit levels."""
     from sentae.applications.colourize import luminance
@@ -86,11 +80,8 @@ def main() -> None:
 
     t0 = time.perf_counter()
     run = Path(args.runs) / "conv_ae"
-    if args.skip_training:
-        train = json.loads((run / "bench_train.json").read_text())
-    else:
-        train = ib.train(RECIPE, run, [f"train.max_steps={args.steps}"] if args.steps else [])
-        (run / "bench_train.json").write_text(json.dumps(train))
+    train = ib.train_or_reuse(RECIPE, run, [f"train.max_steps={args.steps}"] if args.steps else [],
+                              reuse=args.skip_training)
     data = rebuild_image_data(run)
     clean_t, _ = split_tensors(data, "test")
     train_t, _ = split_tensors(data, "train")
@@ -111,10 +102,10 @@ def main() -> None:
               "recipe": f"recipes/{RECIPE}.yaml", "train": train, "environment": ib.environment(),
               "n_test": len(clean), "n_train": len(train_x), "rows": {}}
     for label in ROWS:
-        result["rows"][label] = {"psnr_db": float(psnr(estimates[label], clean).mean()),
+        result["rows"][label] = {"psnr_db": float(ib.psnr(estimates[label], clean).mean()),
                                  "colour_error_8bit": colour_error(estimates[label], clean)}
     # how much of the PSNR gap is the code losing luminance detail: the model's output, luminance alone
-    result["model_luminance_psnr_db"] = float(psnr(luminance(estimates["conv AE output"]), luminance(clean)).mean())
+    result["model_luminance_psnr_db"] = float(ib.psnr(luminance(estimates["conv AE output"]), luminance(clean)).mean())
     figure({"gray input": gray, "conv AE colour\n+ input luminance": estimates["conv AE colour, input luminance"],
             "original": clean}, Path(args.figure))
     result["total_seconds"] = round(time.perf_counter() - t0, 1)

@@ -32,12 +32,6 @@ RECIPE = "mnist_compress"
 BITS = (2, 3, 4, 5, 6, 8)
 
 
-def psnr(estimate: np.ndarray, clean: np.ndarray) -> np.ndarray:
-    """PSNR per image in dB for pixels in [0, 1] (peak 1)."""
-    mse = ((estimate.astype(np.float64) - clean.astype(np.float64)) ** 2).reshape(len(clean), -1).mean(1)
-    return 10 * np.log10(1.0 / np.maximum(mse, 1e-12))
-
-
 def to_uint8(x: np.ndarray) -> np.ndarray:
     return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
 
@@ -79,11 +73,8 @@ def main() -> None:
 
     t0 = time.perf_counter()
     run = Path(args.runs) / "conv_ae"
-    if args.skip_training:
-        train = json.loads((run / "bench_train.json").read_text())
-    else:
-        train = ib.train(RECIPE, run, [f"train.max_steps={args.steps}"] if args.steps else [])
-        (run / "bench_train.json").write_text(json.dumps(train))
+    train = ib.train_or_reuse(RECIPE, run, [f"train.max_steps={args.steps}"] if args.steps else [],
+                              reuse=args.skip_training)
     model = load_model(run).eval()
     data = rebuild_image_data(run, model.data_info.image_shape)
     test_t, _ = split_tensors(data, "test")
@@ -111,18 +102,18 @@ def main() -> None:
     jpeg = {}
     for q in range(1, 96):
         dec, sizes, scans = codec(test8, "JPEG", quality=q)
-        jpeg[q] = {"psnr_db": float(psnr(dec, clean).mean()), "file_bits": float(8 * sizes.mean()),
+        jpeg[q] = {"psnr_db": float(ib.psnr(dec, clean).mean()), "file_bits": float(8 * sizes.mean()),
                    "scan_bits": float(8 * scans.mean())}
     png_dec, png_sizes, _ = codec(test8, "PNG")
     assert np.array_equal(png_dec, clean), "PNG is lossless"
 
     rows = []
-    ae_rows = {"float32 (no quantisation)": (32 * dims, None, float(psnr(decode(test_codes), clean).mean()))}
+    ae_rows = {"float32 (no quantisation)": (32 * dims, None, float(ib.psnr(decode(test_codes), clean).mean()))}
     for b in BITS:
         qz = UniformQuantizer.fit(train_codes, b)
         sym = qz.encode(test_codes)
         ae_rows[f"{b} bits per number"] = (qz.fixed_bits(), entropy_bits(sym, qz.encode(train_codes), qz.levels),
-                                           float(psnr(decode(qz.decode(sym)), clean).mean()))
+                                           float(ib.psnr(decode(qz.decode(sym)), clean).mean()))
     for label, (fixed, ent, p) in ae_rows.items():
         reach = [q for q in jpeg if jpeg[q]["psnr_db"] >= p]
         q = min(reach) if reach else None

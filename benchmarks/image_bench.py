@@ -60,6 +60,27 @@ def train(recipe: str, out: Path, overrides: list[str] = ()) -> dict[str, Any]:
             "train_seconds": round(time.perf_counter() - t0, 1)}
 
 
+TRAIN_RECORD = "bench_train.json"  # what train() measured, kept in the run folder for --skip-training
+
+
+def train_or_reuse(recipe: str, out: Path, overrides: list[str] = (), reuse: bool = False) -> dict[str, Any]:
+    """``train`` and keep its record in the run folder; with ``reuse`` (``--skip-training``), the record of the run
+    already there."""
+    if reuse:
+        return json.loads((out / TRAIN_RECORD).read_text())
+    record = train(recipe, out, overrides)
+    (out / TRAIN_RECORD).write_text(json.dumps(record))
+    return record
+
+
+def psnr(estimate, clean):
+    """PSNR per image in dB for pixels in [0, 1] (peak 1), from numpy arrays ``[N, ...]``."""
+    import numpy as np
+
+    mse = ((estimate.astype(np.float64) - clean.astype(np.float64)) ** 2).reshape(len(clean), -1).mean(1)
+    return 10 * np.log10(1.0 / np.maximum(mse, 1e-12))
+
+
 def evaluate(run_dir: Path, data=None, pca: bool = True) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """(report without arrays, the arrays, the model) of a run on the test split; PCA/probe fitted on train."""
     from sentae import load_model

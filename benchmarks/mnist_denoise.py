@@ -18,7 +18,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 import image_bench as ib
@@ -37,12 +36,6 @@ def corrupt(images: torch.Tensor, kind: str, level: float, seed: int) -> torch.T
     if kind == "gaussian":
         return (images + level * torch.randn(images.shape, generator=g)).clamp(0, 1)
     return images * (torch.rand(images.shape, generator=g) >= level)
-
-
-def psnr(estimate: np.ndarray, clean: np.ndarray) -> np.ndarray:
-    """PSNR per image in dB for pixels in [0, 1] (peak 1)."""
-    mse = ((estimate.astype(np.float64) - clean.astype(np.float64)) ** 2).reshape(len(clean), -1).mean(1)
-    return 10 * np.log10(1.0 / np.maximum(mse, 1e-12))
 
 
 def main() -> None:
@@ -65,23 +58,20 @@ def main() -> None:
     for kind, overrides in DENOISERS.items():
         runs[kind] = Path(args.runs) / kind
         steps = [f"train.max_steps={args.steps}"] if args.steps else []
-        if args.skip_training:
-            result["train"][kind] = json.loads((runs[kind] / "bench_train.json").read_text())
-        else:
-            result["train"][kind] = ib.train("mnist_denoise", runs[kind], overrides + steps)
-            (runs[kind] / "bench_train.json").write_text(json.dumps(result["train"][kind]))
+        result["train"][kind] = ib.train_or_reuse("mnist_denoise", runs[kind], overrides + steps,
+                                                  reuse=args.skip_training)
     clean, _ = split_tensors(rebuild_image_data(runs["gaussian"]), "test")
     x = clean.numpy()
     for i, (label, (kind, level)) in enumerate(CONDITIONS.items()):
         noisy = corrupt(clean, kind, level, NOISE_SEED + i)
         denoised, _ = sentae.denoise(runs[kind], noisy)
         median = median_filter(noisy.numpy(), size=(1, 1, 3, 3))
-        result["rows"][label] = {"noisy input": float(psnr(noisy.numpy(), x).mean()),
-                                 "median filter 3x3": float(psnr(median, x).mean()),
-                                 "denoising conv AE": float(psnr(denoised, x).mean())}
+        result["rows"][label] = {"noisy input": float(ib.psnr(noisy.numpy(), x).mean()),
+                                 "median filter 3x3": float(ib.psnr(median, x).mean()),
+                                 "denoising conv AE": float(ib.psnr(denoised, x).mean())}
         print(label, result["rows"][label], flush=True)
     # What the code keeps at best: each denoiser's PSNR on the clean test images themselves
-    result["clean_input_psnr"] = {kind: float(psnr(sentae.denoise(run, clean)[0], x).mean()) for kind, run in runs.items()}
+    result["clean_input_psnr"] = {kind: float(ib.psnr(sentae.denoise(run, clean)[0], x).mean()) for kind, run in runs.items()}
     result["total_seconds"] = round(time.perf_counter() - t0, 1)
     ib.write_json(Path(args.out), result)
     methods = ["noisy input", "median filter 3x3", "denoising conv AE"]
