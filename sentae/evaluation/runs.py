@@ -47,20 +47,17 @@ def evaluate_run(run_dir: str | Path, split: str = "test", *, iw_samples: int = 
 
 def format_run_report(report: dict[str, Any]) -> str:
     """The readable table of a report from ``evaluate_run``."""
+    report_dir = Path(report.get("run", ".")) / "report"
     if report.get("modality") == "image":
         from .images import format_image_report
 
-        text = format_image_report(report)
-        if report.get("report_files"):
-            text += f"\nfigures and summary: {Path(report['run']) / 'report'}"
-        if report.get("report_note"):
-            text += f"\n{report['report_note']}"
-        return text
-    from .run_eval import format_report
+        text, where = format_image_report(report), f"figures and summary: {report_dir}"
+    else:
+        from .run_eval import format_report
 
-    text = format_report(report)
+        text, where = format_report(report), f"report: {report_dir / 'index.md'} (and index.html)"
     if report.get("report_files"):
-        text += f"\nreport: {Path(report['run']) / 'report' / 'index.md'} (and index.html)"
-    if report.get("report_note"):
+        text += f"\n{where}"
+    if report.get("report_note"):  # e.g. figures skipped without matplotlib
         text += f"\n{report['report_note']}"
     return text
