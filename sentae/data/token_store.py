@@ -23,7 +23,21 @@ def token_dtype(vocab_size: int) -> np.dtype:
     return np.dtype(np.uint16) if vocab_size <= 1 << 16 else np.dtype(np.int32)
 
 
-class RaggedIds(Sequence[list[int]]):
+class _IdLists(Sequence[list[int]]):
+    """What both array-backed sequences share: iteration by index, and ``==`` with one of their own kind or with a
+    list of lists, element by element (as the list versions they stand in for compare)."""
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (type(self), list, tuple)):
+            return len(self) == len(other) and all(a == list(b) for a, b in zip(self, other))
+        return NotImplemented
+
+
+class RaggedIds(_IdLists):
     """The token ids of one split as a read-only sequence of ``list[int]`` over ``tokens`` and ``offsets``."""
 
     def __init__(self, tokens: np.ndarray, offsets: np.ndarray) -> None:
@@ -47,21 +61,12 @@ class RaggedIds(Sequence[list[int]]):
             raise IndexError(f"sentence {i} of {n}")
         return self.tokens[self.offsets[i] : self.offsets[i + 1]].tolist()
 
-    def __iter__(self) -> Iterator[list[int]]:
-        for i in range(len(self)):
-            yield self[i]
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (RaggedIds, list, tuple)):
-            return len(self) == len(other) and all(a == list(b) for a, b in zip(self, other))
-        return NotImplemented
-
     def lengths(self) -> np.ndarray:
         """Tokens per sentence (without bos/eos), as ``int32``."""
         return np.diff(self.offsets).astype(np.int32)
 
 
-class BatchList(Sequence[list[int]]):
+class BatchList(_IdLists):
     """The batches of one epoch, lazily: batch ``k`` is ``order[s:s + batch_size]`` with ``s = perm[k] * batch_size``.
     Slicing gives another ``BatchList`` (the Trainer slices for resume and for DDP ranks); an item is a
     ``list[int]``, as from the list version; ``==`` compares with a list of lists."""
@@ -77,15 +82,6 @@ class BatchList(Sequence[list[int]]):
             return BatchList(self.order, self.batch_size, self.perm[k])
         start = int(self.perm[k]) * self.batch_size
         return self.order[start : start + self.batch_size].tolist()
-
-    def __iter__(self) -> Iterator[list[int]]:
-        for k in range(len(self)):
-            yield self[k]
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (BatchList, list, tuple)):
-            return len(self) == len(other) and all(a == list(b) for a, b in zip(self, other))
-        return NotImplemented
 
     def tolist(self) -> list[list[int]]:
         return list(self)
