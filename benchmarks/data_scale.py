@@ -7,10 +7,14 @@ Measured, each command in a child process of its own (as a user's ``sentae train
 - steady speed, target tokens per second over training steps ``--warmup``..``--warmup + --steps`` of a small RNN VAE
   (one thread), the cached path against the in-memory path (``SENTAE_TOKEN_CACHE=off``) on the first
   ``--speed-sentences`` sentences (default 200k), and the cached path on the whole corpus.
+- with ``data.options.stream: true`` (``--paths stream`` runs only these, beside the in-memory baseline): the first
+  command on the corpus (two streamed passes: vocabulary, then ids), a second one, and the steady speed at
+  ``--speed-sentences`` against the in-memory path, alternated as above.
 Targets (issue 17): peak RSS <= 1.5 GB at 10M sentences, second start-up <= 10 s, steady speed within 10 %.
 
     OMP_NUM_THREADS=1 python benchmarks/data_scale.py --sentences 10000000   # the full run
     OMP_NUM_THREADS=1 python benchmarks/data_scale.py --sentences 1000000    # a quick one
+    OMP_NUM_THREADS=1 python benchmarks/data_scale.py --paths stream --out benchmarks/results/data_scale_stream.json
 
 Writes benchmarks/results/data_scale.json and .md (the table); the corpus and cache go under --work (default a
 new folder in the system's temporary directory), which is removed at the end unless --keep.
@@ -57,12 +61,13 @@ def write_corpus(path: Path, n: int, seed: int = 0) -> float:
     return time.perf_counter() - t0
 
 
-def recipe(corpus: Path, limit: int | None, steps: int) -> dict:
+def recipe(corpus: Path, limit: int | None, steps: int, stream: bool = False) -> dict:
     # val/test fractions small: at 10M sentences 0.1 would hold out a million sentences to evaluate
+    options = {"vocab_size": 10000, "max_length": 30, **({"stream": True, "shuffle_buffer": 100_000} if stream else {})}
     return {"name": "data_scale",
             "model": {"type": "rnn_vae", "embedding_size": 64, "hidden_size": 128, "latent_size": 16},
             "data": {"source": "text", "path": str(corpus), "val_fraction": 0.001, "test_fraction": 0.001,
-                     "limit": limit, "options": {"vocab_size": 10000, "max_length": 30}},
+                     "limit": limit, "options": options},
             "train": {"max_steps": steps + 1, "batch_size": 64, "eval_every": 10**9, "ckpt_every": 10**9,
                       "log_every": 10**9, "progress": "none", "seed": 0}}
 
@@ -82,7 +87,7 @@ def child(args: argparse.Namespace) -> None:
     from sentae.registry import REGISTRY
     from sentae.training.trainer import Trainer
 
-    rec = load_recipe(recipe(Path(args.corpus), args.limit, args.warmup + args.steps))
+    rec = load_recipe(recipe(Path(args.corpus), args.limit, args.warmup + args.steps, args.stream))
     t_data0 = time.time()
     data = build_data(rec.data)
     t_data = time.time() - t_data0
@@ -112,8 +117,10 @@ def child(args: argparse.Namespace) -> None:
     for b in range(args.warmup, end):
         data.get_batch("train", batches[b])
     get_batch_ms = (time.process_time() - c0) / args.steps * 1000
+    cached = not isinstance(data.ids["train"], list)
     print(json.dumps({
-        "train_sentences": data.split_size("train"), "cached": not isinstance(data.ids["train"], list),
+        "train_sentences": data.split_size("train"), "cached": cached,
+        "path": "stream" if getattr(data, "shuffle_buffer", None) else ("token cache" if cached else "in memory"),
         "data_build_s": round(t_data, 2), "startup_to_first_step_s": round(times[0] - started, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "steady_target_tokens_per_s": round(steady, 1), "steps_timed": args.steps,
@@ -121,7 +128,7 @@ def child(args: argparse.Namespace) -> None:
         "get_batch_cpu_ms": round(get_batch_ms, 3)}))
 
 
-def command(corpus: Path, work: Path, name: str, limit: int | None, args, cache: bool) -> dict:
+def command(corpus: Path, work: Path, name: str, limit: int | None, args, cache: bool, stream: bool = False) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
            "SENTAE_CACHE_DIR": str(work / "cache"), "SENTAE_TOKEN_CACHE": "on" if cache else "off"}
     run_dir = work / f"run-{name}"
@@ -130,6 +137,8 @@ def command(corpus: Path, work: Path, name: str, limit: int | None, args, cache:
             "--warmup", str(args.warmup), "--steps", str(args.steps), "--spawned", repr(time.time())]
     if limit is not None:
         argv += ["--limit", str(limit)]
+    if stream:
+        argv.append("--stream")
     out = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=ROOT)
     if out.returncode != 0:
         raise SystemExit(f"{name} failed:\n{out.stderr[-4000:]}")
@@ -142,7 +151,8 @@ def table(res: dict) -> str:
     rows = ["| command | train sentences | path | start-up to first step (s) | data build (s) | peak RSS (MB) | "
             "steady target tokens/s | get_batch (CPU ms) |", "|---|---:|---|---:|---:|---:|---:|---:|"]
     for name, r in res["commands"].items():
-        rows.append(f"| {name} | {r['train_sentences']:,} | {'token cache' if r['cached'] else 'in memory'} | "
+        path = r.get("path") or ("token cache" if r["cached"] else "in memory")
+        rows.append(f"| {name} | {r['train_sentences']:,} | {path} | "
                     f"{r['startup_to_first_step_s']} | {r['data_build_s']} | {r['peak_rss_mb']:,} | "
                     f"{r['steady_target_tokens_per_s']:,} | {r['get_batch_cpu_ms']} |")
     return "\n".join(rows)
@@ -161,6 +171,9 @@ def main() -> None:
     for hidden in ("--corpus", "--run-dir", "--spawned", "--limit"):
         ap.add_argument(hidden, default=None, help=argparse.SUPPRESS, type=float if hidden == "--spawned" else
                         (int if hidden == "--limit" else str))
+    ap.add_argument("--paths", choices=("all", "stream"), default="all",
+                    help="all: every row; stream: the streaming rows and the in-memory baseline only")
+    ap.add_argument("--stream", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -171,7 +184,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)  # made here, so removing it removes only what this script wrote
     corpus = work / "corpus.txt"
     res: dict = {"sentences": args.sentences, "host": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                                                       "machine": platform.machine()}, "targets": TARGETS}
+                                                       "machine": platform.machine()}, "targets": TARGETS,
+                "paths": args.paths, "load_average_start": [round(x, 2) for x in os.getloadavg()]}
     try:
         res["corpus_write_s"] = round(write_corpus(corpus, args.sentences), 1)
         res["corpus_bytes"] = corpus.stat().st_size
@@ -179,25 +193,43 @@ def main() -> None:
               f"({res['corpus_write_s']} s)", flush=True)
         cmds = {}
         speed = args.speed_sentences
-        command(corpus, work, "warm", speed, args, cache=True)  # writes the small entry
-        # The two paths alternate, --repeats times each, and the median speed is kept: other work on a shared
-        # machine comes and goes, and alternating spreads it over both.
-        runs: dict[str, list[dict]] = {"mem": [], "cached": []}
+        full = args.paths == "all"
+        if full:
+            command(corpus, work, "warm", speed, args, cache=True)  # writes the small entry
+        command(corpus, work, "warm-stream", speed, args, cache=True, stream=True)
+        # The paths alternate, --repeats times each, and the median speed is kept: other work on a shared
+        # machine comes and goes, and alternating spreads it over all of them.
+        runs: dict[str, list[dict]] = {"mem": [], "cached": [], "stream": []}
         for _ in range(args.repeats):
             runs["mem"].append(command(corpus, work, "mem", speed, args, cache=False))
-            runs["cached"].append(command(corpus, work, "cached-small", speed, args, cache=True))
-        for name, label in (("mem", f"in-memory, first {speed:,}"), ("cached", f"cached, first {speed:,} (second command)")):
-            ordered = sorted(runs[name], key=lambda r: r["steady_target_tokens_per_s"])
-            cmds[label] = {**ordered[len(ordered) // 2], "steady_all": [r["steady_target_tokens_per_s"] for r in runs[name]]}
-        cmds[f"first command, {args.sentences:,}"] = command(corpus, work, "first", None, args, cache=True)
-        cmds[f"second command, {args.sentences:,}"] = command(corpus, work, "second", None, args, cache=True)
+            if full:
+                runs["cached"].append(command(corpus, work, "cached-small", speed, args, cache=True))
+            runs["stream"].append(command(corpus, work, "stream-small", speed, args, cache=True, stream=True))
+        labels = {"mem": f"in-memory, first {speed:,}", "cached": f"cached, first {speed:,} (second command)",
+                  "stream": f"stream, first {speed:,} (second command)"}
+        for name, label in labels.items():
+            if runs[name]:
+                ordered = sorted(runs[name], key=lambda r: r["steady_target_tokens_per_s"])
+                cmds[label] = {**ordered[len(ordered) // 2],
+                               "steady_all": [r["steady_target_tokens_per_s"] for r in runs[name]]}
+        if full:
+            cmds[f"first command, {args.sentences:,}"] = command(corpus, work, "first", None, args, cache=True)
+            cmds[f"second command, {args.sentences:,}"] = command(corpus, work, "second", None, args, cache=True)
+        cmds[f"stream: first command, {args.sentences:,}"] = command(corpus, work, "stream-first", None, args,
+                                                                     cache=True, stream=True)
+        cmds[f"stream: second command, {args.sentences:,}"] = command(corpus, work, "stream-second", None, args,
+                                                                      cache=True, stream=True)
         res["commands"] = cmds
         cache = work / "cache" / "tokens"
         res["cache_bytes"] = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file())
-        mem, cached = cmds[f"in-memory, first {speed:,}"], cmds[f"cached, first {speed:,} (second command)"]
-        res["steady_speed_ratio_cached_vs_in_memory"] = round(
-            cached["steady_target_tokens_per_s"] / mem["steady_target_tokens_per_s"], 3)
-        res["get_batch_cpu_ms_cached_vs_in_memory"] = [cached["get_batch_cpu_ms"], mem["get_batch_cpu_ms"]]
+        mem = cmds[labels["mem"]]
+        for name in ("cached", "stream"):
+            if labels[name] in cmds:
+                other = cmds[labels[name]]
+                res[f"steady_speed_ratio_{name}_vs_in_memory"] = round(
+                    other["steady_target_tokens_per_s"] / mem["steady_target_tokens_per_s"], 3)
+                res[f"get_batch_cpu_ms_{name}_vs_in_memory"] = [other["get_batch_cpu_ms"], mem["get_batch_cpu_ms"]]
+        res["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -18,8 +18,8 @@ from typing import Any, Iterable
 from ..errors import DataError
 from .options import HFOptions
 
-__all__ = ["SPLIT_ALIASES", "SPLITS", "ReadSpec", "TextSplit", "collect", "decode", "read_file", "read_hf",
-           "read_labelled_pairs"]
+__all__ = ["SPLIT_ALIASES", "SPLITS", "ReadSpec", "TextSplit", "collect", "csv_rows", "decode", "file_format",
+           "jsonl_rows", "read_file", "read_hf", "read_labelled_pairs", "row_example"]
 
 SPLIT_ALIASES = {"train": "train", "valid": "val", "val": "val", "dev": "val", "validation": "val", "test": "test"}
 SPLITS = ("train", "val", "test")
@@ -79,7 +79,8 @@ def decode(path: Path, encoding: str) -> str:
         raise DataError(f"{path}: unknown encoding '{encoding}' (data.options.encoding)") from None
 
 
-def _fmt(path: Path, spec: ReadSpec) -> str:
+def file_format(path: Path, spec: ReadSpec) -> str:
+    """The format of ``path``: ``spec.fmt``, or from its suffix."""
     if spec.fmt:
         return spec.fmt
     return {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv"}.get(path.suffix.lower(), "text")
@@ -88,16 +89,16 @@ def _fmt(path: Path, spec: ReadSpec) -> str:
 def read_file(path: Path, spec: ReadSpec) -> TextSplit:
     """Read one corpus file; every problem is a ``DataError`` naming the file and the line."""
     text = decode(path, spec.encoding)
-    fmt = _fmt(path, spec)
+    fmt = file_format(path, spec)
     if fmt == "text":
         if set(spec.attributes) - set(spec.fixed):
             raise DataError(f"{path}: attributes need a JSONL, CSV or TSV file with label columns, not plain text")
         # Split on "\n" only: str.splitlines() would also break lines at U+0085, U+2028 and friends.
         rows: Iterable[tuple[int, Any]] = _lines(text)
     elif fmt == "jsonl":
-        rows = _jsonl_rows(path, text)
+        rows = jsonl_rows(path, _lines(text))
     else:
-        rows = _csv_rows(path, text, fmt, spec)
+        rows = csv_rows(path, text, fmt, spec)
     return collect(rows, str(path), spec, plain=fmt == "text")
 
 
@@ -115,9 +116,9 @@ def read_labelled_pairs(path: str | Path, attribute: str, text_column: str = "te
                         f"'{attribute}' columns)")
     text = decode(path, "utf-8")
     if suffix in (".jsonl", ".json"):
-        rows = _jsonl_rows(path, text)
+        rows = jsonl_rows(path, _lines(text))
     else:
-        rows = _csv_rows(path, text, suffix[1:], ReadSpec(text_column=text_column, attributes={attribute: []}))
+        rows = csv_rows(path, text, suffix[1:], ReadSpec(text_column=text_column, attributes={attribute: []}))
     pairs: list[tuple[str, str]] = []
     for n, row in rows:
         for col in (text_column, attribute):
@@ -136,25 +137,36 @@ def collect(rows: Iterable[tuple[int, Any]], where: str, spec: ReadSpec, plain: 
     """Sentences and labels from numbered rows (a line of plain text, or a record of named columns)."""
     out = TextSplit([], {name: [] for name in spec.attributes})
     for n, row in rows:
-        sentence = row if plain else _column(row, spec.text_column, where, n, "text column")
-        if not isinstance(sentence, str):
-            raise DataError(f"{where}, line {n}: column '{spec.text_column}' is {type(sentence).__name__}, not text")
-        words = sentence.split()
-        if not words:
+        example = row_example(n, row, where, spec, plain)
+        if example is None:
             continue
-        if len(words) > spec.max_line_tokens:
-            raise DataError(
-                f"{where}, line {n}: {len(words):,} tokens, more than data.options.max_line_tokens="
-                f"{spec.max_line_tokens:,} (one sentence a line is expected)"
-            )
-        out.texts.append(" ".join(words))
-        for name, values in spec.attributes.items():
-            out.labels[name].append(spec.fixed[name] if name in spec.fixed else _label(row, name, values, spec, where, n))
+        out.texts.append(example[0])
+        for name, label in zip(spec.attributes, example[1]):
+            out.labels[name].append(label)
         if spec.limit is not None and len(out.texts) >= spec.limit:
             break
     if not out.texts:
         raise DataError(f"{where}: no sentences (only blank lines or blank texts)")
     return out
+
+
+def row_example(n: int, row: Any, where: str, spec: ReadSpec, plain: bool = False) -> tuple[str, list[int]] | None:
+    """One numbered row as (normalised sentence, label index per attribute of ``spec``), or None for a blank one.
+    Shared by ``collect`` and the streaming reader, so both give the same sentences and the same messages."""
+    sentence = row if plain else _column(row, spec.text_column, where, n, "text column")
+    if not isinstance(sentence, str):
+        raise DataError(f"{where}, line {n}: column '{spec.text_column}' is {type(sentence).__name__}, not text")
+    words = sentence.split()
+    if not words:
+        return None
+    if len(words) > spec.max_line_tokens:
+        raise DataError(
+            f"{where}, line {n}: {len(words):,} tokens, more than data.options.max_line_tokens="
+            f"{spec.max_line_tokens:,} (one sentence a line is expected)"
+        )
+    labels = [spec.fixed[name] if name in spec.fixed else _label(row, name, values, spec, where, n)
+              for name, values in spec.attributes.items()]
+    return " ".join(words), labels
 
 
 def _lines(text: str) -> Iterable[tuple[int, str]]:
@@ -170,8 +182,9 @@ def _lines(text: str) -> Iterable[tuple[int, str]]:
         start, n = end + 1, n + 1
 
 
-def _jsonl_rows(path: Path, text: str) -> Iterable[tuple[int, dict]]:
-    for n, line in _lines(text):
+def jsonl_rows(path: Path, lines: Iterable[tuple[int, str]]) -> Iterable[tuple[int, dict]]:
+    """(line number, record) of numbered JSONL lines; blank lines skipped."""
+    for n, line in lines:
         if not line.strip():
             continue
         try:
@@ -183,10 +196,11 @@ def _jsonl_rows(path: Path, text: str) -> Iterable[tuple[int, dict]]:
         yield n, rec
 
 
-def _csv_rows(path: Path, text: str, fmt: str, spec: ReadSpec) -> Iterable[tuple[int, dict]]:
+def csv_rows(path: Path, text: str | Iterable[str], fmt: str, spec: ReadSpec) -> Iterable[tuple[int, dict]]:
+    """(line number, record) of a CSV/TSV file's text, or of its lines (newlines kept) as they are read."""
     # TSV has no quoting (quotes are common inside tokenised sentences); CSV uses standard quoting.
     kw = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if fmt == "tsv" else {}
-    reader = csv.reader(io.StringIO(text, newline=""), **kw)
+    reader = csv.reader(io.StringIO(text, newline="") if isinstance(text, str) else text, **kw)
     try:
         header = next(reader)
         needed = [spec.text_column] + [spec.columns.get(a, a) for a in spec.attributes if a not in spec.fixed]

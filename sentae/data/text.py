@@ -25,15 +25,16 @@ from __future__ import annotations
 import re
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence, Union
+from typing import Annotated, Any, Callable, Sequence, Union
 
 import numpy as np
 import torch
 
 from ..errors import ConfigError, DataError
 from ..model import Batch, DataInfo
+from ..schema import Range
 from .attributes import TENSES
 from .base import DataModule, resolve_path, split_indices
 from .config import DataConfig
@@ -41,6 +42,8 @@ from .options import HFOptions, ReadOptions, TextOptions
 from .readers import SPLIT_ALIASES, SPLITS, ReadSpec, TextSplit, read_file, read_hf
 from . import token_cache
 from .sources import register_source, source_options
+from .stream_build import build_stream_entry
+from .streaming import LazyLengths, StreamPlan
 from .token_store import bucketed_batches
 from .tokenizers import TOKENIZER_FILE, Tokenizer, train_tokenizer
 
@@ -64,6 +67,8 @@ class TextData(DataModule):
                  max_length: int = 50, length_policy: str = "truncate", name: str = "text",
                  notes: list[str] | None = None) -> None:
         self.tokenizer, self.name, self.length_policy = tokenizer, name, length_policy
+        self.shuffle_buffer: int | None = None  # set for streamed data: batches come from StreamPlan windows
+        self.store = ""
         self.notes = list(notes or [])  # what selection/balancing did to the splits, shown by describe()
         self.ids: dict[str, list[list[int]]] = {}
         self.labels: dict[str, dict[str, torch.Tensor]] = {}
@@ -91,18 +96,25 @@ class TextData(DataModule):
         )
 
     @classmethod
-    def from_cache(cls, entry: token_cache.Entry, tokenizer: Tokenizer | None = None) -> TextData:
+    def from_cache(cls, entry: token_cache.Entry, tokenizer: Tokenizer | None = None,
+                   shuffle_buffer: int | None = None) -> TextData:
         """The data of a token-cache entry: ids memory-mapped, not lists; the same batches as the data it was
-        written from. ``tokenizer``: the one to carry (a run's own, equal to the entry's)."""
+        written from. ``tokenizer``: the one to carry (a run's own, equal to the entry's). ``shuffle_buffer``:
+        streamed data, whose shuffled batches are planned a window of that many sentences at a time
+        (``sentae.data.streaming``) and whose lengths are read from the offsets when asked."""
         man = entry.manifest
         self = cls.__new__(cls)
         self.tokenizer, self.name, self.length_policy = tokenizer or entry.tokenizer, man["name"], man["length_policy"]
+        self.shuffle_buffer, self.store = shuffle_buffer, entry.path.name
         self.notes = list(man["notes"])
         self.ids = dict(entry.ids)  # split -> RaggedIds
         self.labels = {s: {a: torch.from_numpy(np.array(v, dtype=np.int16)) for a, v in labels.items()}
                        for s, labels in entry.labels.items()}
         self.length_report = man["length_report"]
-        self.lengths = {s: ids.lengths() + 2 for s, ids in self.ids.items()}
+        if shuffle_buffer is None:
+            self.lengths = {s: ids.lengths() + 2 for s, ids in self.ids.items()}
+        else:  # no array a sentence long
+            self.lengths = {s: LazyLengths(ids.offsets) for s, ids in self.ids.items()}  # type: ignore[misc]
         if not self.ids.get("train"):
             raise DataError(f"text data '{self.name}': the train split is empty (length_policy drop removed everything?)")
         tok = self.tokenizer
@@ -134,6 +146,9 @@ class TextData(DataModule):
         n = self.split_size(split)
         if not shuffle:
             return [list(range(i, min(i + batch_size, n))) for i in range(0, n, batch_size)]
+        if self.shuffle_buffer is not None:  # streamed: one window of the split at a time
+            return StreamPlan(self.ids[split].offsets, batch_size, self.shuffle_buffer, seed=seed,  # type: ignore[return-value]
+                              epoch=epoch, store=self.store)
         if isinstance(self.lengths[split], np.ndarray):  # cached data: the same batches, by array sorts, lazily
             return bucketed_batches(self.lengths[split], batch_size, seed=seed, epoch=epoch)  # type: ignore[return-value]
         g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
@@ -155,7 +170,8 @@ class TextData(DataModule):
         return (f"text data '{self.name}': {sizes} sentences; {self.tokenizer.kind} tokenizer, vocabulary "
                 f"{self.info.vocab_size:,} (4 specials); max_length {self.info.max_length - 2} tokens + bos/eos "
                 f"(sentences {verb} as longer: {cut})" + (f"; {attrs}" if attrs else "")
-                + "".join(f"; {note}" for note in self.notes))
+                + "".join(f"; {note}" for note in self.notes)
+                + (f"; shuffle buffer {self.shuffle_buffer:,} sentences" if self.shuffle_buffer else ""))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -292,6 +308,9 @@ class TextSourceOptions(HFOptions):
     train: str | None = None  # the train file, under data.path when given (null: found by name, or data.path itself)
     valid: str | None = None  # the validation file (null: found by name, or held out by val_fraction)
     test: str | None = None  # the test file (null: found by name, or held out by test_fraction)
+    stream: bool = False  # read the files from disk in chunks, never whole; train from windows (docs: text/data.md#streaming)
+    shuffle_buffer: Annotated[int, Range(1)] = 100_000  # stream: sentences shuffled and length-bucketed together
+    vocab_sample: Annotated[int | None, Range(1)] = None  # stream: train sentences the vocabulary is trained on (null: all; 1,000,000 for unigram)
 
 
 @register_source("text", options=TextSourceOptions)
@@ -301,6 +320,9 @@ def text_source(cfg: DataConfig) -> TextData:
     ``yelp-dev.jsonl``), or files named by options ``train``/``valid``/``test``. Plain text is
     one sentence a line; CSV/TSV/JSONL files take ``text_column`` and ``attributes`` (name -> allowed values)."""
     o = source_options(cfg, TextSourceOptions)
+    if o.hf_dataset is not None and o.stream:
+        raise DataError("data source 'text': data.options.stream reads files of your own; a Hugging Face dataset "
+                        "streams with data.options.streaming")
     if o.hf_dataset is not None:
         return assemble(cfg, o, read_hf(o, read_spec(cfg, o, fmt="jsonl")), o.attributes)
     spec = read_spec(cfg, o)
@@ -313,8 +335,34 @@ def text_source(cfg: DataConfig) -> TextData:
     else:
         path = resolve_path(cfg.path, "data source 'text'")
         files = _find_split_files(path) if path.is_dir() else {"train": path}
+    if o.stream:
+        return _streamed(cfg, o, files, spec)
     return assemble(cfg, o, lambda: {s: read_file(p, spec) for s, p in files.items()}, o.attributes,
                     files=list(files.values()))
+
+
+def _streamed(cfg: DataConfig, o: TextSourceOptions, files: dict[str, Path], spec: ReadSpec) -> TextData:
+    """``data.options.stream``: the token-cache entry of these files, built in two streamed passes when there is
+    none (``sentae.data.stream_build``), served a window at a time. The cache is where the ids live, so it must
+    be on and writable."""
+    if not token_cache.enabled():
+        raise DataError(f"data source 'text': data.options.stream keeps the token ids in the token cache, and "
+                        f"${token_cache.SWITCH_ENV} turns it off; unset it (or set ${token_cache.CACHE_ENV})")
+    for p in files.values():
+        if not p.is_file():
+            raise DataError(f"{p}: file not found" if not p.exists() else f"{p}: not a file")
+    settings = {"val_fraction": cfg.val_fraction, "test_fraction": cfg.test_fraction, "split_seed": cfg.split_seed,
+                "limit": cfg.limit}
+    # the shuffle buffer changes how the ids are served, not the ids: another buffer reuses the entry
+    opts = {k: v for k, v in asdict(o).items() if k != "shuffle_buffer"}
+    key = token_cache.corpus_key(cfg.source, list(files.values()), settings, opts)
+    expected = token_cache.expected_tokenizer()
+    entry = token_cache.open_entry(key, expected)
+    if entry is not None:
+        return TextData.from_cache(entry, expected, shuffle_buffer=o.shuffle_buffer)
+    # built afresh, the data carries the tokenizer it trained: a run compares it with its saved one
+    entry = build_stream_entry(cfg, o, files, spec, key)
+    return TextData.from_cache(entry, entry.tokenizer, shuffle_buffer=o.shuffle_buffer)
 
 
 def _find_split_files(folder: Path) -> dict[str, Path]:

@@ -39,8 +39,8 @@ from .token_store import RaggedIds, token_dtype
 from .tokenizer_files import TOKENIZER_FILE, TOKENIZER_FILES
 from .tokenizers import Tokenizer
 
-__all__ = ["CACHE_ENV", "Entry", "cache_root", "clear", "corpus_key", "enabled", "expect_tokenizer", "open_entry",
-           "write_entry"]
+__all__ = ["CACHE_ENV", "Entry", "cache_root", "clear", "corpus_key", "discard", "enabled", "expect_tokenizer",
+           "manifest_doc", "new_entry", "open_entry", "seal_entry", "write_entry"]
 
 CACHE_ENV = "SENTAE_CACHE_DIR"
 SWITCH_ENV = "SENTAE_TOKEN_CACHE"  # "off" (or 0/false/no): no cache
@@ -180,13 +180,8 @@ def write_entry(key: str, splits: dict[str, TextSplit], tokenizer: Tokenizer, at
     """Tokenise ``splits`` (in chunks, with ``encode_batch``; truncated or dropped past ``max_length``) straight
     into a new entry and open it. ``meta`` goes into the manifest (the data's name and notes). Raises OSError
     when the cache folder cannot be written."""
-    root = cache_root()
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / f"{key}-{tokenizer.fingerprint()[:16]}"
-    tmp = root / f".tmp-{final.name}-{os.getpid()}-{secrets.token_hex(4)}"
-    tmp.mkdir()
+    tmp, final = new_entry(key, tokenizer)
     try:
-        tokenizer.save(tmp / TOKENIZER_FILE)
         dtype = token_dtype(tokenizer.vocab_size)
         names = list(attributes)
         man_splits, report = {}, {}
@@ -195,12 +190,46 @@ def write_entry(key: str, splits: dict[str, TextSplit], tokenizer: Tokenizer, at
                                              length_policy)
             man_splits[split] = {"sentences": kept, "tokens": tokens, "labels": names}
             report[split] = {"sentences": kept, ("dropped" if length_policy == "drop" else "truncated"): cut}
-        manifest = {"format": FORMAT, "version": VERSION, "key": key, "dtype": dtype.name,
-                    "tokenizer": {"sha256": tokenizer.fingerprint(), "kind": tokenizer.kind,
-                                  "vocab_size": tokenizer.vocab_size},
-                    "attributes": attributes, "max_length": max_length, "length_policy": length_policy,
-                    "length_report": report, "splits": man_splits, **meta}
-        atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1))  # last: it says the entry is whole
+        manifest = manifest_doc(key, tokenizer, attributes, max_length, length_policy, report, man_splits, meta)
+    except BaseException:
+        _remove_entry(tmp)
+        raise
+    return seal_entry(tmp, final, manifest, tokenizer)
+
+
+def new_entry(key: str, tokenizer: Tokenizer) -> tuple[Path, Path]:
+    """A new hidden folder to build the entry of ``key`` in (holding the tokenizer already) and the entry's final
+    path; ``seal_entry`` puts it in place, ``discard`` removes it. Raises OSError when the cache cannot be
+    written."""
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"{key}-{tokenizer.fingerprint()[:16]}"
+    tmp = root / f".tmp-{final.name}-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    try:
+        tokenizer.save(tmp / TOKENIZER_FILE)
+    except BaseException:
+        _remove_entry(tmp)
+        raise
+    return tmp, final
+
+
+def manifest_doc(key: str, tokenizer: Tokenizer, attributes: dict[str, list[str]], max_length: int,
+                 length_policy: str, report: dict[str, Any], splits: dict[str, Any], meta: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """The manifest of an entry: what ``_read`` checks its files against, and what the data reports."""
+    return {"format": FORMAT, "version": VERSION, "key": key, "dtype": token_dtype(tokenizer.vocab_size).name,
+            "tokenizer": {"sha256": tokenizer.fingerprint(), "kind": tokenizer.kind,
+                          "vocab_size": tokenizer.vocab_size},
+            "attributes": attributes, "max_length": max_length, "length_policy": length_policy,
+            "length_report": report, "splits": splits, **meta}
+
+
+def seal_entry(tmp: Path, final: Path, manifest: dict[str, Any], tokenizer: Tokenizer) -> Entry:
+    """Write the manifest of the entry built in ``tmp`` (last: it says the entry is whole), move it to ``final``
+    and open it."""
+    try:
+        atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1))
         _move_into_place(tmp, final)
     except BaseException:
         _remove_entry(tmp)
@@ -209,6 +238,11 @@ def write_entry(key: str, splits: dict[str, TextSplit], tokenizer: Tokenizer, at
     if entry is None:
         raise OSError(f"token cache entry {final} could not be read back after writing")
     return entry
+
+
+def discard(tmp: Path) -> None:
+    """Remove an entry folder that ``new_entry`` made and that will not be sealed."""
+    _remove_entry(tmp)
 
 
 def _write_split(folder: Path, split: str, data: TextSplit, tokenizer: Tokenizer, names: list[str],

@@ -30,13 +30,17 @@ class LoopState:
     bad_evals: int = 0  # validations in a row without improvement
     skipped: int = 0  # steps skipped for a non-finite loss, in total
     streak: int = 0  # non-finite losses in a row
+    # Where a streamed train split stands (sentae.data.streaming.StreamPlan.position): store, window, batch in it;
+    # None for data that does not stream. Checked on resume, so a changed stream is refused, not silently used.
+    stream: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, saved: dict[str, Any]) -> LoopState:
-        return cls(**{f.name: saved[f.name] for f in fields(cls)})
+        # a key missing from an older checkpoint keeps its default
+        return cls(**{f.name: saved[f.name] for f in fields(cls) if f.name in saved})
 
 
 @dataclass

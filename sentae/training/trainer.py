@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..data.base import DataModule
+from ..data.streaming import check_position
 from ..errors import CheckpointError, TrainingError, TrainingInterrupted
 from ..io import atomic_copy
 from ..model import Batch, SentaeModel, StepContext
@@ -133,14 +134,20 @@ class Trainer:
         last_val: dict[str, float] = {}
         stopped_early = out_of_time = False
         t_start = self.clock()
+        resumed_stream = state.stream if self.resume else None
         signals = StopSignals()
         try:
             signals.__enter__()
             while state.step < cfg.max_steps and not stopped_early:
                 batches = self._epoch_batches(data, state.epoch)
+                position = getattr(batches, "position", None)  # streamed data says where its stream stands
+                if resumed_stream is not None and position is not None:
+                    check_position(resumed_stream, position(state.pos))  # the stream the checkpoint was reading
+                resumed_stream = None
                 while state.pos + cfg.grad_accum <= len(batches) and state.step < cfg.max_steps:
                     micro = batches[state.pos : state.pos + cfg.grad_accum]
                     state.pos += cfg.grad_accum
+                    state.stream = position(state.pos) if position is not None else None
                     metrics, finite = self._optimizer_step(opt, data, micro, state)
                     state.step += 1
                     step = state.step
@@ -210,7 +217,10 @@ class Trainer:
 
     def _epoch_batches(self, data: DataModule, epoch: int) -> list[list[int]]:
         batches = data.batches("train", self.cfg.batch_size, epoch=epoch, seed=self.cfg.seed)
-        if self.dist.enabled:
+        if self.dist.enabled and hasattr(batches, "shard"):
+            # streamed data: each rank reads its own windows of the split, equal in batches
+            batches = batches.shard(self.dist.rank, self.dist.world_size)
+        elif self.dist.enabled:
             # Every rank takes an equal share so that all of them step the same number of times.
             per_rank = len(batches) // self.dist.world_size
             batches = batches[self.dist.rank :: self.dist.world_size][:per_rank]
