@@ -3,7 +3,13 @@
 sentae's four specials keep their ids (``<pad>`` 0, ``<bos>`` 1, ``<eos>`` 2, ``<unk>`` 3); every id of the pretrained
 tokenizer is shifted up by four, and its unknown token (where it has one) becomes ``<unk>``. A model reading these
 ids maps them back at its boundary (``id - 4``; bos/eos to its own bos/eos tokens). The whole pretrained tokenizer
-(its Hugging Face ``tokenizer.json``) is part of the saved file, so a run reads and writes text with no network.
+(its Hugging Face ``tokenizer.json``) is part of what is saved, so a run reads and writes text with no network.
+
+Saved, ``tokenizer.json`` is a standard ``tokenizers`` file whose ids are sentae's (the pretrained vocabulary moved up
+by four, sentae's specials at 0-3: ``tokenizer_files.shifted_json``), so that ``tokenizers`` and
+``transformers.AutoTokenizer`` encode a text as sentae does; the pretrained tokenizer itself, which is what sentae
+encodes with, is kept in ``sentae_tokenizer.json`` (``pretrained_tokenizer``). The single file of earlier versions
+is still read, with the same fingerprint.
 
 ``data.options.tokenizer: pretrained`` with ``data.options.pretrained_tokenizer: NAME`` selects it; ``NAME`` is a
 folder holding ``tokenizer.json`` (a ``from_pretrained`` folder), a ``.gguf`` file (read by ``transformers``), or
@@ -21,7 +27,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import DataError
-from .tokenizers import SPECIALS, TOKENIZERS, UNK, UNK_ID, Tokenizer
+from . import tokenizer_files as files
+from .tokenizers import SPECIALS, TOKENIZER_FILE, TOKENIZERS, UNK, UNK_ID, Tokenizer
 
 OFFSET = len(SPECIALS)  # pretrained id j is sentae id j + OFFSET
 
@@ -124,6 +131,28 @@ class PretrainedTokenizer(Tokenizer):
     @classmethod
     def _from_payload(cls, doc: dict[str, Any]) -> PretrainedTokenizer:
         return cls.from_json(json.dumps(doc["hf_tokenizer"]))
+
+    # -- files: the standard tokenizer.json with sentae's ids; the pretrained tokenizer in the metadata ----------
+    def _standard_json(self) -> str:
+        return files.shifted_json(self.hf.to_str(), SPECIALS, UNK, self.hf_unk)
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``tokenizer.json`` (standard, sentae's ids), ``tokenizer_config.json`` and
+        ``sentae_tokenizer.json``, which holds the pretrained tokenizer that sentae encodes with (a file of its
+        own would not be among the files a Hub load fetches). A folder gets ``tokenizer.json`` inside it."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / TOKENIZER_FILE
+        return files.write(path, self.kind, SPECIALS, self.vocab_size, self._standard_json(), {},
+                           extra={"pretrained_tokenizer": json.loads(self.hf.to_str())})
+
+    @classmethod
+    def _from_files(cls, saved: files.SavedFiles) -> PretrainedTokenizer:
+        doc = (saved.meta or {}).get("pretrained_tokenizer")
+        if not isinstance(doc, dict):
+            raise DataError(f"{files.meta_path(saved.path)}: a pretrained tokenizer's metadata must hold the "
+                            f"pretrained tokenizer ('pretrained_tokenizer': a tokenizers document)")
+        return cls.from_json(json.dumps(doc))
 
 
 TOKENIZERS[PretrainedTokenizer.kind] = PretrainedTokenizer

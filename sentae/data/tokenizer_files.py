@@ -6,6 +6,7 @@ A tokenizer saved as ``tokenizer.json`` is, from version 2 on::
                             `transformers.PreTrainedTokenizerFast(tokenizer_file=...)` read it
     tokenizer_config.json   the four specials and the tokenizer class, for `transformers.AutoTokenizer`
     sentae_tokenizer.json   sentae's metadata: format, version, kind, specials, vocabulary size and the files
+                            (kind pretrained: also the pretrained tokenizer itself, which sentae encodes with)
     spiece.model            unigram only: the sentencepiece model, which is what sentae encodes with
 
 Version 1 was one file, ``tokenizer.json`` holding ``{"format": "sentae-tokenizer", ...}``; it is still read. This
@@ -58,9 +59,10 @@ class SavedFiles:
 
 
 def write(path: Path, kind: str, specials: Sequence[str], vocab_size: int, standard: str,
-          beside: dict[str, tuple[str, bytes]]) -> Path:
+          beside: dict[str, tuple[str, bytes]], extra: dict[str, Any] | None = None) -> Path:
     """Write the version-2 files of a tokenizer, each atomically: those beside it, the standard ``path``, the
-    transformers config (when ``path`` is ``tokenizer.json``) and, last, the metadata that names them all."""
+    transformers config (when ``path`` is ``tokenizer.json``) and, last, the metadata that names them all, with
+    ``extra`` (what a kind keeps in its metadata) added to it."""
     from ..io import atomic_write_bytes, atomic_write_text
 
     files = {"tokenizer": path.name}
@@ -73,6 +75,10 @@ def write(path: Path, kind: str, specials: Sequence[str], vocab_size: int, stand
         atomic_write_text(path.with_name(HF_CONFIG_FILE), json.dumps(hf_tokenizer_config(specials), indent=2) + "\n")
     meta = {"format": FORMAT, "version": VERSION, "kind": kind, "specials": list(specials), "vocab_size": vocab_size,
             "files": files}
+    clash = sorted(set(extra or {}) & set(meta))
+    if clash:
+        raise ValueError(f"tokenizer metadata: {clash} are sentae's own keys")
+    meta.update(extra or {})
     atomic_write_text(meta_path(path), json.dumps(meta, indent=2) + "\n")
     return path
 
@@ -186,4 +192,59 @@ def unigram_json(pieces: Sequence[tuple[str, float]], unk_id: int, specials: Seq
         "model": {"type": "Unigram", "unk_id": unk_id, "vocab": [[p, float(s)] for p, s in pieces],
                   "byte_fallback": False},
     }
+    return json.dumps(doc, ensure_ascii=False)
+
+
+# Pretrained tokenizers (sentae.data.pretrained_tokenizer): the model types whose ids can be moved past sentae's
+# specials faithfully: each holds its vocabulary as token -> id (a list by id for Unigram) and emits ids from it.
+SHIFTABLE_MODELS = ("BPE", "WordPiece", "WordLevel", "Unigram")
+RENAMED = "pretrained:"  # in front of a pretrained token spelled like one of sentae's specials
+
+
+def shifted_json(original: str, specials: Sequence[str], unk: str, hf_unk: int | None) -> str:
+    """A ``tokenizers`` document that gives sentae's ids for a pretrained tokenizer (``original``, its own
+    document): sentae's specials at ``0..len(specials)-1`` and every pretrained id ``j`` at ``j + len(specials)``,
+    as ``PretrainedTokenizer.encode`` gives them.
+
+    ``hf_unk`` is the pretrained unknown token's id where sentae maps it to its own ``unk`` (``hf_unk_id``): the
+    model then emits ``unk`` for unknown input, and the unknown token's own spelling is dropped from the added
+    tokens (its text would otherwise be a second token of that id). A pretrained token spelled like one of
+    sentae's specials (T5's ``<pad>``) keeps its id under the spelling ``pretrained:<pad>``: a vocabulary maps each
+    spelling to one id. The post-processor goes unless it adds no tokens (byte-level offsets): sentae encodes
+    without the model's framing ([CLS] ... [SEP]), which the model adds at its boundary."""
+    doc = json.loads(original)
+    model = doc.get("model")
+    kind = model.get("type") if isinstance(model, dict) else None
+    if kind not in SHIFTABLE_MODELS:
+        raise DataError(f"a pretrained tokenizer with a {kind!r} model has no standard form with shifted ids "
+                        f"(known: {', '.join(SHIFTABLE_MODELS)})")
+    offset = len(specials)
+
+    def spelled(token: str) -> str:
+        return RENAMED + token if token in specials else token
+
+    if kind == "Unigram":  # ids are positions: sentae's specials go in front, with the neutral score 0
+        model["vocab"] = [[s, 0.0] for s in specials] + [[spelled(p), score] for p, score in model["vocab"]]
+        if model.get("unk_id") is not None:
+            model["unk_id"] = specials.index(unk) if hf_unk is not None else model["unk_id"] + offset
+    else:
+        own = model.get("unk_token") if hf_unk is not None else None
+        vocab = {s: i for i, s in enumerate(specials)}
+        for token, i in model["vocab"].items():
+            if token != own:
+                vocab[spelled(token)] = i + offset
+        if own is not None and own not in specials:
+            vocab[own] = hf_unk + offset  # still a token of the vocabulary; the model emits <unk> instead
+        model["vocab"] = vocab
+        if own is not None:
+            model["unk_token"] = unk
+    added = _added_tokens(specials)
+    for token in doc.get("added_tokens") or []:
+        if token["content"] not in specials and not (hf_unk is not None and token["id"] == hf_unk):
+            added.append({**token, "id": token["id"] + offset})
+    doc["added_tokens"] = added
+    post = doc.get("post_processor")
+    if not (isinstance(post, dict) and post.get("type") == "ByteLevel"):
+        doc["post_processor"] = None
+    doc["truncation"] = doc["padding"] = None
     return json.dumps(doc, ensure_ascii=False)

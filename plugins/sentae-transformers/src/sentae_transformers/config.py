@@ -10,6 +10,26 @@ from sentae.training.kl_schedules import KLSchedule
 
 
 @dataclass
+class AdapterConfig:
+    """LoRA adapters (through ``peft``) on the encoder and/or the decoder: an adapted part's own weights stay fixed
+    and only its low-rank updates train (``trainable`` patterns may still train chosen base weights)."""
+
+    target: Literal["none", "encoder", "decoder", "both"] = "none"  # the parts that get adapters; none: no adapters
+    r: Annotated[int, Range(1)] = 8  # rank of each low-rank update B A
+    alpha: Annotated[float, Range(0, low_open=True)] = 16.0  # the update is scaled by alpha / r
+    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # dropout on the adapters' input (training only)
+    # Module names matched as name suffixes in each adapted part (e.g. [query, value] in BERT, [c_attn] in GPT-2,
+    # [q_proj, v_proj] in Llama); a name need not exist in both parts. Empty: peft's defaults for each model type.
+    target_modules: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_declared_ranges(self, "adapters.")
+        bad = [m for m in self.target_modules if not isinstance(m, str) or not m.strip()]
+        if bad:
+            raise ValueError(f"adapters.target_modules must be module names (e.g. c_attn, q_proj), got {bad!r}")
+
+
+@dataclass
 class TransformerVAEConfig:
     # -- where the parts come from (read once, when the model is first built) --------------------------------------
     encoder: str | None = None  # pretrained encoder (AutoModel): a from_pretrained folder or Hub name; null: random, from encoder_config
@@ -38,6 +58,7 @@ class TransformerVAEConfig:
     # latent.*, to_memory.*, to_embedding.*; the latent maps are always trained.
     frozen: list[str] = field(default_factory=list)  # fnmatch patterns of parameters kept fixed, e.g. ["encoder.*"]
     trainable: list[str] = field(default_factory=list)  # patterns trained although frozen names them ("all but these layers")
+    adapters: AdapterConfig = field(default_factory=AdapterConfig)  # LoRA through peft (target: none = off)
 
     def __post_init__(self) -> None:
         check_declared_ranges(self)

@@ -20,6 +20,7 @@ from sentae.generation.decoding import DecodeConfig, decode
 from sentae.model import LatentTextModel, adamw
 from sentae.nn import GaussianLatent, gaussian_kl
 
+from .adapters import add_adapters, adapted_parts, is_adapter_parameter
 from .config import TransformerVAEConfig
 from .hf import CacheBridge, build_decoder, build_encoder, first_id, kv_layout
 from .token_ids import DecoderIds, EncoderIds
@@ -89,6 +90,7 @@ class TransformerVAE(SentaeModel, LatentTextModel):
         max_positions = getattr(self.encoder.config, "max_position_embeddings", 514) - 2
         self.encoder_ids = EncoderIds(config.encoder is not None, data_tok, enc_tok, max_positions,
                                       self.encoder.config.pad_token_id or 0)
+        add_adapters(self, config.adapters)  # last: every size above is read from the unadapted modules
         self._freeze(config)
 
     # -- construction ----------------------------------------------------------------------------------------
@@ -120,10 +122,12 @@ class TransformerVAE(SentaeModel, LatentTextModel):
 
     def _freeze(self, config: TransformerVAEConfig) -> None:
         always = ("latent.", "to_memory.", "to_embedding.")
+        adapted = tuple(part + "." for part in adapted_parts(config.adapters))
         for name, p in self.named_parameters():
-            frozen = any(fnmatch.fnmatchcase(name, pat) for pat in config.frozen)
+            # an adapted part's own weights are fixed like frozen ones: its LoRA weights train instead
+            frozen = name.startswith(adapted) or any(fnmatch.fnmatchcase(name, pat) for pat in config.frozen)
             kept = any(fnmatch.fnmatchcase(name, pat) for pat in config.trainable)
-            p.requires_grad_(name.startswith(always) or not frozen or kept)
+            p.requires_grad_(name.startswith(always) or is_adapter_parameter(name) or not frozen or kept)
 
     @classmethod
     def default_data_info(cls) -> DataInfo:
