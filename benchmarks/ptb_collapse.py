@@ -33,6 +33,7 @@ ROWS = {
     "AE pre-training + free bits 0.15/dim": "ptb_vae_aefb",
     "free bits 0.125/dim": "ptb_vae_fb",
     "cyclical + free bits 0.125/dim": "ptb_vae_cyclical_fb",
+    "transformer_vae, from configs (free bits 0.125/dim)": "ptb_transformer_vae",
 }
 
 
@@ -75,6 +76,9 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/results/ptb_collapse.json")
     ap.add_argument("--figure", default="docs/figures/ptb_kl_au.png")
     ap.add_argument("--skip-training", action="store_true", help="evaluate existing run folders")
+    ap.add_argument("--eval-threads", type=int, default=os.cpu_count() or 1, help="torch threads of the scoring")
+    ap.add_argument("--eval-batch-size", type=int, default=50,
+                    help="sentences per scoring batch (each is decoded K times at once, up to 50 copies per pass)")
     ap.add_argument("--rows", nargs="+", metavar="RECIPE", choices=list(ROWS.values()),
                     help="(re)train and score only these rows, under the recorded budget; keep the others' results")
     args = ap.parse_args()
@@ -83,9 +87,12 @@ def main() -> None:
     selected = args.rows or list(ROWS.values())
     previous = {}
     if args.rows:
-        if not (runs / "budget.json").is_file() or not Path(args.out).is_file():
-            raise SystemExit(f"--rows needs an earlier full run: {runs / 'budget.json'} and {args.out}")
-        previous = {r["recipe"]: r for r in json.loads(Path(args.out).read_text())["rows"]}
+        if not Path(args.out).is_file():
+            raise SystemExit(f"--rows needs an earlier full run's results: {args.out}")
+        earlier = json.loads(Path(args.out).read_text())
+        previous = {r["recipe"]: r for r in earlier["rows"]}
+        if not (runs / "budget.json").is_file():  # a fresh checkout: the budget the results record
+            (runs / "budget.json").write_text(json.dumps(earlier["budget"]))
     budget = args.minutes * 60
 
     if args.skip_training:
@@ -121,7 +128,7 @@ def main() -> None:
 
     from sentae.evaluation.run_eval import evaluate_text_run
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(args.eval_threads)
     rows = []
     for label, recipe_name in ROWS.items():
         if recipe_name not in selected:
@@ -131,8 +138,9 @@ def main() -> None:
         run = runs / recipe_name
         state = torch.load(run / "trainer_state.pt", weights_only=True)
         report = evaluate_text_run(run, split="test", iw_samples=args.iw_samples, max_sentences=args.test_sentences,
-                                   subset_seed=0, prior_samples=1000)
+                                   subset_seed=0, prior_samples=1000, batch_size=args.eval_batch_size)
         rows.append({"row": label, "recipe": f"recipes/{recipe_name}.yaml", "steps": int(state["step"]),
+                     "eval_batch_size": args.eval_batch_size,
                      "train_wall_s": meta.get("wall_s", {}).get(recipe_name), **report, "curves": curves(run)})
         print(f"{label}: {json.dumps(report['metrics'])}", flush=True)
 
@@ -142,6 +150,7 @@ def main() -> None:
         "iw_samples": args.iw_samples,
         "budget": meta,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores; training 1 thread per row, {args.workers} rows at a time",
+        "scored_with_threads": args.eval_threads,
         "torch": torch.__version__,
         "rows": rows,
     }
