@@ -9,24 +9,25 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Callable, Sequence, TextIO
 
 import torch
 from torch import nn
 
 from ..data.base import DataModule
 from ..data.streaming import check_position
-from ..errors import CheckpointError, TrainingError, TrainingInterrupted
+from ..errors import TrainingError, TrainingInterrupted
 from ..io import atomic_copy
 from ..model import Batch, SentaeModel, StepContext
-from ..run import BEST_WEIGHTS, CHECKPOINTS, TRAINER_STATE, WEIGHTS, RunFolder
-from ..weights import load_weights, save_weights
+from ..run import BEST_WEIGHTS, TRAINER_STATE, WEIGHTS, RunFolder
+from ..weights import save_weights
 from . import checkpoint as ckpt
 from . import distributed as dist_util
 from .config import TrainConfig
 from .devices import lr_multiplier, resolve_device, seed_everything, to_device
 from .logging import MetricsLogger, Progress
-from .loop_state import LoopState, Optimization, resume_changes
+from .loop_state import LoopState, Optimization
+from .resume import restore_latest, trainer_state
 from .signals import StopSignals
 
 
@@ -74,6 +75,7 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.run = RunFolder(self.run_dir)
         self.resume = resume
+        self.resume_changes: dict[str, tuple] = {}  # train.* changes a resume honours, printed at the start
         self.stream = stream
         self.dist = dist_util.from_env()
 
@@ -109,7 +111,7 @@ class Trainer:
 
         state = LoopState()
         if self.resume:
-            state = self._restore(opt)
+            state, self.resume_changes = restore_latest(self.run, opt, cfg)
         else:
             seed_everything(cfg.seed + info.rank)
 
@@ -127,7 +129,7 @@ class Trainer:
         )
         if info.is_main:
             self.run.write_spec(model)
-        for key, (old, new) in getattr(self, "resume_changes", {}).items():
+        for key, (old, new) in self.resume_changes.items():
             progress.message(f"resuming with train.{key} {old!r} -> {new!r}")
 
         window: dict[str, list[float]] = {}
@@ -332,19 +334,9 @@ class Trainer:
         return dist_util.broadcast_flag(stop, self.dist, device)
 
     # ------------------------------------------------------------------------------------------------------------
-    def _state_dict(self, opt: Optimization, state: LoopState) -> dict[str, Any]:
-        return {
-            **state.to_dict(),
-            "optimizers": {n: o.state_dict() for n, o in opt.optimizers.items()},
-            "schedulers": {n: s.state_dict() for n, s in opt.schedulers.items()},
-            "scaler": opt.scaler.state_dict(),
-            "rng": ckpt.rng_state(),
-            "train_config": asdict(self.cfg),
-        }
-
     def _checkpoint(self, opt: Optimization, state: LoopState) -> None:
         if self.dist.is_main:
-            ckpt.write_checkpoint(self.run, state.step, opt.model, self._state_dict(opt, state), self.cfg.keep_last)
+            ckpt.write_checkpoint(self.run, state.step, opt.model, trainer_state(opt, state, self.cfg), self.cfg.keep_last)
         dist_util.barrier(self.dist)
 
     def _stop_on_signal(self, opt: Optimization, state: LoopState, signum: int | None, progress) -> None:
@@ -392,36 +384,6 @@ class Trainer:
         else:
             save_weights(model, self.run.file(WEIGHTS))
         atomic_copy(self.run.checkpoints()[-1] / TRAINER_STATE, self.run.file(TRAINER_STATE))
-
-    def _restore(self, opt: Optimization) -> LoopState:
-        checkpoints = self.run.checkpoints()
-        if not checkpoints:
-            raise CheckpointError(f"--resume: no checkpoint in {self.run.file(CHECKPOINTS)} to resume from")
-        latest = checkpoints[-1]
-        try:
-            load_weights(opt.model, latest / WEIGHTS, opt.device)
-            saved = ckpt.load_state(latest / TRAINER_STATE)
-        except CheckpointError as exc:
-            intact = next((c for c in reversed(checkpoints[:-1]) if ckpt.is_readable(c)), None)
-            if intact is not None:
-                hint = f"; {intact} reads correctly (checked): move {latest} aside to resume from it"
-            else:
-                hint = "; no earlier checkpoint reads correctly either" if len(checkpoints) > 1 else ""
-            raise CheckpointError(f"{exc}{hint}") from None
-        for n, o in opt.optimizers.items():
-            if n not in saved["optimizers"]:
-                raise CheckpointError(f"{latest}: no state for optimizer '{n}' (saved: {', '.join(saved['optimizers'])})")
-            o.load_state_dict(saved["optimizers"][n])
-        for n, s in opt.schedulers.items():
-            s.load_state_dict(saved["schedulers"][n])
-        opt.scaler.load_state_dict(saved["scaler"])
-        ckpt.set_rng_state(saved["rng"])
-        self._check_resume_config(saved.get("train_config") or {}, latest)
-        return LoopState.from_dict(saved)
-
-    def _check_resume_config(self, saved: dict[str, Any], checkpoint: Path) -> None:
-        """Refuse train.* changes a resume cannot honour; remember the honoured ones to print them."""
-        self.resume_changes = resume_changes(saved, asdict(self.cfg), checkpoint)
 
     def _nonfinite_message(self, step: int, streak: int) -> str:
         done = self.run.checkpoints()
