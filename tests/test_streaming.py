@@ -15,21 +15,13 @@ from sentae.data.streaming import StreamPlan
 from sentae.data.token_store import bucketed_batches
 from sentae.data.tokenizers import WordTokenizer
 from sentae.errors import ConfigError, DataError
-
-WORDS = "the a cat dog sat ran on under mat rug quickly slowly big small red green will was is".split()
+from word_corpus import private_token_cache, sentences
 
 
 @pytest.fixture(autouse=True)
 def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv(token_cache.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.delenv(token_cache.SWITCH_ENV, raising=False)
-    monkeypatch.setattr(stream_build, "CHUNK", 41)  # many chunks per file, so their seams are tested too
-    return tmp_path / "cache" / "tokens"
-
-
-def sentences(n: int, seed: int = 0) -> list[str]:
-    rng = random.Random(seed)
-    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 14))) for _ in range(n)]
+    # many chunks per file, so their seams are tested too
+    return private_token_cache(tmp_path, monkeypatch, stream_build, 41)
 
 
 def write_split(path, n, seed, fmt):

@@ -17,21 +17,13 @@ from sentae.data import token_cache
 from sentae.data.text import TextData
 from sentae.data.token_store import BatchList, bucketed_batches
 from sentae.data.tokenizers import UNK, BPETokenizer, UnigramTokenizer, WordTokenizer
-
-WORDS = "the a cat dog sat ran on under mat rug quickly slowly big small red green will was is".split()
+from word_corpus import private_token_cache, sentences
 
 
 @pytest.fixture(autouse=True)
 def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv(token_cache.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.delenv(token_cache.SWITCH_ENV, raising=False)
-    monkeypatch.setattr(token_cache, "CHUNK", 37)  # several chunks per split, so their seams are tested too
-    return tmp_path / "cache" / "tokens"
-
-
-def sentences(n: int, seed: int = 0) -> list[str]:
-    rng = random.Random(seed)
-    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 14))) for _ in range(n)]
+    # several chunks per split, so their seams are tested too
+    return private_token_cache(tmp_path, monkeypatch, token_cache, 37)
 
 
 def labelled_corpus(path, n=900, seed=0):

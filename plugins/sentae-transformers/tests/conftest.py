@@ -86,3 +86,24 @@ def hub(tmp_path_factory):
     with torch.random.fork_rng():
         torch.manual_seed(0)
         return {"bert": bert_folder(root / "bert", texts), "gpt2": gpt2_folder(root / "gpt2", texts)}
+
+
+def _stepped_nll(model, tokens, lengths, z, memory_length: int):
+    """Each sentence's NLL given ``z`` computed one decode step at a time through the key/value cache, checking that
+    every step appends exactly one position to every layer's cache (the prefix is never run again)."""
+    import torch
+
+    state = model.start_state(z, tokens.shape[0])
+    stepped = torch.zeros(tokens.shape[0])
+    for t in range(tokens.shape[1] - 1):
+        logits, state = model.decode_step(tokens[:, t], state)
+        assert state["k0"].shape[2] == memory_length + t + 1
+        logp = logits.log_softmax(-1).gather(1, tokens[:, t + 1 : t + 2]).squeeze(1)
+        stepped -= torch.where(t + 1 < lengths, logp, torch.zeros(()))
+    return stepped
+
+
+@pytest.fixture
+def stepped_nll():
+    """The cache-stepped sentence NLL (``_stepped_nll``), for comparing with the model's full pass."""
+    return _stepped_nll

@@ -101,7 +101,7 @@ def test_a_saved_model_loads_back_to_the_identical_likelihood(hub, tmp_path):
     assert torch.equal(mine, theirs)
 
 
-def test_the_adapters_change_the_likelihood_and_decoding_steps_agree_with_the_full_pass(hub):
+def test_the_adapters_change_the_likelihood_and_decoding_steps_agree_with_the_full_pass(hub, stepped_nll):
     model = sentae.create_model("transformer_vae", **pretrained(hub, target="both"), memory_length=2)
     model.eval()
     batch = model.example_batch(5, torch.Generator().manual_seed(0))
@@ -112,13 +112,7 @@ def test_the_adapters_change_the_likelihood_and_decoding_steps_agree_with_the_fu
         _perturb_adapters(model)
         full = model.sentence_nll(tokens, lengths, z)
         assert not torch.allclose(identity, full)  # the adapters are on the path of the likelihood
-        state = model.start_state(z, 5)
-        stepped = torch.zeros(5)
-        for t in range(tokens.shape[1] - 1):
-            logits, state = model.decode_step(tokens[:, t], state)
-            assert state["k0"].shape[2] == 2 + t + 1  # the cache grows by one position a step
-            logp = logits.log_softmax(-1).gather(1, tokens[:, t + 1 : t + 2]).squeeze(1)
-            stepped -= torch.where(t + 1 < lengths, logp, torch.zeros(()))
+        stepped = stepped_nll(model, tokens, lengths, z, memory_length=2)
     assert torch.allclose(full, stepped, atol=1e-3), (full, stepped)
 
 

@@ -63,7 +63,7 @@ def test_ids_are_the_pretrained_ones_shifted(hub):
 
 
 @pytest.mark.parametrize("setup", SETUPS)
-def test_cached_steps_give_the_full_pass_likelihood(hub, setup):
+def test_cached_steps_give_the_full_pass_likelihood(hub, setup, stepped_nll):
     model = sentae.create_model("transformer_vae", **SETUPS[setup](hub), memory_length=2)
     model.eval()
     batch = model.example_batch(5, torch.Generator().manual_seed(0))
@@ -71,14 +71,7 @@ def test_cached_steps_give_the_full_pass_likelihood(hub, setup):
     z = torch.randn(5, LATENT, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         full = model.sentence_nll(tokens, lengths, z)
-        state = model.start_state(z, 5)
-        stepped = torch.zeros(5)
-        for t in range(tokens.shape[1] - 1):
-            logits, state = model.decode_step(tokens[:, t], state)
-            # each step appends one position to every layer's cache: the prefix is never run again
-            assert state["k0"].shape[2] == 2 + t + 1
-            logp = logits.log_softmax(-1).gather(1, tokens[:, t + 1 : t + 2]).squeeze(1)
-            stepped -= torch.where(t + 1 < lengths, logp, torch.zeros(()))
+        stepped = stepped_nll(model, tokens, lengths, z, memory_length=2)
         assert torch.allclose(full, stepped, atol=1e-3), (full, stepped)
         # beam search reorders the state batch-first; a reordered state decodes the rows it picked
         state = model.start_state(z, 5)
