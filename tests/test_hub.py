@@ -18,6 +18,7 @@ from sentae.cli import main
 from sentae.data.hub import parse_ref
 from sentae.errors import SentaeError
 from sentae.run import CARD_MARK, RunFolder
+from sentae.run_start import prepare_fresh
 
 
 class FakeHub:
@@ -263,8 +264,8 @@ def test_a_failed_start_is_replaced_but_a_config_json_of_yours_is_kept(tmp_path)
         (run / name).write_text("{}")  # what a run that failed before its first checkpoint leaves
     (run / "config.json").write_text('{"model_type": "bert"}')
     with pytest.raises(SentaeError, match="already exists and is not empty"):
-        folder.prepare_fresh()
+        prepare_fresh(folder)
     assert (run / "config.json").read_text() == '{"model_type": "bert"}' and (run / "config.yaml").is_file()
     (run / "config.json").write_text(json.dumps({"library_name": "sentae", "sentae": {}}))  # sentae's own
-    folder.prepare_fresh()
+    prepare_fresh(folder)
     assert sorted(p.name for p in run.iterdir()) == [".sentae-run"]

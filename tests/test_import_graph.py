@@ -16,7 +16,7 @@ FLOORS: list[tuple[str, ...]] = [
      "sentae.training.kl_schedules",
      "sentae.data.config", "sentae.training.config", "sentae.training.__init__"),
     ("sentae.registry", "sentae.config", "sentae.data"),
-    ("sentae.run",),
+    ("sentae.run", "sentae.run_start"),
     ("sentae.training",),
     ("sentae.generation",),
     ("sentae.evaluation",),

@@ -15,6 +15,7 @@ import torch
 from ..config import Recipe, load_recipe
 from ..registry import REGISTRY
 from ..run import RunFolder
+from ..run_start import check_resume, prepare_fresh
 from ..version import __version__
 from . import distributed as dist_util
 from .trainer import Trainer, TrainResult, seed_everything
@@ -61,15 +62,15 @@ def train_recipe(recipe: str | Path | dict[str, Any] | Recipe, overrides: Sequen
         rec, examples = _with_examples(rec, data, run)
     is_main = dist_util.from_env().is_main
     if resume:
-        run.check_resume(rec.to_dict())
+        check_resume(run, rec.to_dict())
     elif is_main:
-        run.prepare_fresh()  # refuses a folder sentae did not make before anything is written into it
+        prepare_fresh(run)  # refuses a folder sentae did not make before anything is written into it
     # One writer per run folder: rank 0 holds the lock from here to the end of training.
     lock = run.lock() if is_main else None
     try:
         if is_main:
             # again under the lock: another process may have started between the check and the lock
-            run.check_resume(rec.to_dict()) if resume else run.prepare_fresh()
+            check_resume(run, rec.to_dict()) if resume else prepare_fresh(run)
             run.remove_interrupted_writes()
             run.write_marker()
         if examples is not None:
