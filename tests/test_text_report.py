@@ -181,3 +181,16 @@ def test_a_map_without_attributes_is_one_uncoloured_panel(tmp_path):
     path = figs.latent_map(xy, {}, tmp_path / "m.png", ["PC1", "PC2"], "t")
     assert path.stat().st_size > 1000
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # written through a temporary name
+
+
+def test_the_map_of_one_sentence_or_a_one_number_code_still_has_two_axes(tmp_path):
+    # `sentae eval -n 1` projects a single posterior mean: one component at most, the second is zeros
+    import numpy as np
+
+    from sentae.evaluation import text_figures as figs
+
+    one, share = figs.pca_2d(np.ones((1, 8)))
+    assert one.shape == (1, 2) and share == [0.0, 0.0]
+    line, share = figs.pca_2d(np.arange(6.0).reshape(6, 1))
+    assert line.shape == (6, 2) and not line[:, 1].any() and share == [1.0, 0.0]
+    assert figs.latent_map(one, {"sentiment": ["positive"]}, tmp_path / "m.png", ["PC1", "PC2"], "t").is_file()

@@ -47,15 +47,15 @@ def _save(fig, path: str | Path) -> Path:
 
 def pca_2d(points: np.ndarray) -> tuple[np.ndarray, list[float]]:
     """The first two principal components of ``points`` ``[N, D]`` (centred SVD) and the share of the variance
-    each explains; a 1-d code is padded with zeros."""
+    each explains. Where there are fewer than two components (a 1-d code, or a single point) the missing one is
+    zeros with no share of the variance."""
     x = np.asarray(points, dtype=np.float64)
     x = x - x.mean(0)
-    if x.shape[1] == 1:
-        total = float((x ** 2).sum()) or 1.0
-        return np.pad(x, ((0, 0), (0, 1))), [float((x ** 2).sum()) / total, 0.0]
     _, s, vt = np.linalg.svd(x, full_matrices=False)
     total = float((s ** 2).sum()) or 1.0
-    return x @ vt[:2].T, [float(v) / total for v in s[:2] ** 2]
+    xy, shares = x @ vt[:2].T, [float(v) / total for v in s[:2] ** 2]
+    missing = 2 - xy.shape[1]
+    return np.pad(xy, ((0, 0), (0, missing))), shares + [0.0] * missing
 
 
 def umap_2d(points: np.ndarray, seed: int = 0) -> np.ndarray:
