@@ -135,7 +135,9 @@ class Rewriter:
         return self._file
 
     def rewrite(self, texts: list[str], asks: list[dict[str, str]], scale: float) -> list[str]:
-        """Each text rewritten toward its ask: one ``transfer`` call per distinct ask, ``BATCH`` sentences at a time."""
+        """Each text rewritten toward its ask: one ``transfer`` call per distinct ask, ``BATCH`` sentences at a time.
+        Every output is put in the corpus's tokenisation (``normalize``), as the published systems' are: a word-level
+        model's text comes back as it is, a subword model's ("it's", "good.") is split as the corpus splits it."""
         out = [""] * len(texts)
         groups: dict[tuple, list[int]] = {}
         for i, ask in enumerate(asks):
@@ -147,7 +149,14 @@ class Rewriter:
                 moved = self.sampler.transfer([texts[i] for i in chunk], ask, scale=scale, strategy="greedy",
                                               labelled=self.labelled(set(ask)))
                 for i, r in zip(chunk, moved):
-                    out[i] = r
+                    out[i] = normalize(r)
+        return out
+
+    def reconstruct(self, texts: list[str]) -> list[str]:
+        """Greedy reconstructions, ``BATCH`` sentences at a time."""
+        out = []
+        for i in range(0, len(texts), BATCH):
+            out += [normalize(r) for r in self.sampler.reconstruct(texts[i : i + BATCH], strategy="greedy")]
         return out
 
 
@@ -194,9 +203,7 @@ def evaluate_run(name: str, run: Path, valid: tuple, test: tuple, refs: list[str
             k, met = choose_scale({k: vcurve[k][task] for k in scales}, need)
             chosen[task] = {"scale": k, "valid_meets_accuracy": met,
                             **{m: vcurve[k][task][m] for m in (*need, "self_bleu")}}
-    recon = []
-    for i in range(0, len(tt), BATCH):
-        recon += rw.sampler.reconstruct(tt[i : i + BATCH], strategy="greedy")
+    recon = rw.reconstruct(tt)
     curve = {k: run_tasks(rw, tt, ttasks, TASKS, k, judges, refs) for k in scales}
     unchanged_scale = max(c["scale"] for c in chosen.values())
     measured: dict[str, float] = {"recon_bleu": corpus_bleu(recon, tt)}

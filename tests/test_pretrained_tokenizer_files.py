@@ -187,3 +187,21 @@ def test_metadata_without_the_pretrained_tokenizer_is_one_clear_error(tmp_path):
     (tmp_path / META_FILE).write_text(json.dumps(meta))
     with pytest.raises(DataError, match=r"sentae_tokenizer\.json: a pretrained tokenizer's metadata must hold"):
         load_tokenizer(tmp_path)
+
+
+def test_wordpiece_text_comes_back_with_its_contractions_joined():
+    # WordPiece splits the apostrophe off ("it ' s"); decoded text joins it again, a lone quote stays apart
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    corpus = ["it's cold", "the food isn't great", "i've been there", "we'll see", "the ' best ' pasta"]
+    wp = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    wp.normalizer = normalizers.BertNormalizer(lowercase=True)
+    wp.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    wp.decoder = decoders.WordPiece()
+    wp.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=120, special_tokens=["[UNK]"],
+                                                             show_progress=False))
+    tok = PretrainedTokenizer(wp)
+    assert [tok.decode(tok.encode(s)) for s in corpus] == corpus
+    assert tok.decode(tok.encode("it ' s")) == "it's"  # the corpus's own spacing comes back joined too
+    byte_level = PretrainedTokenizer(_byte_bpe())  # decodes exactly: nothing is joined
+    assert byte_level.decode(byte_level.encode("the food was great .")) == "the food was great ."

@@ -23,6 +23,7 @@ a Hugging Face Hub name when the machine is online. Only ``tokenizers`` is neede
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -60,6 +61,11 @@ def load_hf_tokenizer(name: str) -> Any:
     return backend
 
 
+# an apostrophe with spaces around it between a word and a contraction's ending: "it ' s" -> "it's", "n ' t" -> "n't";
+# a quote that stands on its own (" ' hello ' ") is left as it is
+_CONTRACTION_SPLIT = re.compile(r"(?<=\w) ' (?=(?:s|t|re|ve|ll|d|m)\b)")
+
+
 def hf_unk_id(hf: Any) -> int | None:
     """The id of a pretrained tokenizer's unknown token, or None (byte-level BPE has none)."""
     unk = getattr(hf.model, "unk_token", None)
@@ -77,6 +83,9 @@ class PretrainedTokenizer(Tokenizer):
         self.hf.no_truncation()
         self.hf.no_padding()
         self.hf_unk = hf_unk_id(self.hf)
+        # WordPiece (BERT, MiniLM) splits every apostrophe off as a token of its own and its decoder puts the spaces
+        # back ("it ' s", "is n ' t"); byte-level BPE decodes the text exactly and needs nothing
+        self._joins_contractions = type(self.hf.decoder).__name__ == "WordPiece"
 
     @classmethod
     def from_pretrained(cls, name: str | None) -> PretrainedTokenizer:
@@ -123,7 +132,8 @@ class PretrainedTokenizer(Tokenizer):
     def _decode(self, ids: list[int]) -> str:
         n = self.vocab_size
         ids = [i if OFFSET <= i < n else UNK_ID for i in ids]
-        return self._decode_runs(ids, lambda run: self.hf.decode([i - OFFSET for i in run], skip_special_tokens=True))
+        text = self._decode_runs(ids, lambda run: self.hf.decode([i - OFFSET for i in run], skip_special_tokens=True))
+        return _CONTRACTION_SPLIT.sub("'", text) if self._joins_contractions else text
 
     def _payload(self) -> dict[str, Any]:
         return {"hf_tokenizer": json.loads(self.hf.to_str())}
