@@ -97,7 +97,8 @@ def main() -> None:
             torch_loaded["python -c 'import torch'"] = True
             stages.append(stages_once(args.run))
     times = {k: v for k, v in times.items() if v}
-    rows = [{"command": k if k.startswith("python") else f"sentae {k}", "median_s": round(statistics.median(v), 3), "min_s": round(min(v), 3),
+    rows = [{"command": k if k.startswith("python") else f"sentae {k}",
+             "median_s": round(statistics.median(v), 3), "min_s": round(min(v), 3),
              "max_s": round(max(v), 3), "imports_torch": torch_loaded[k]} for k, v in times.items()]
     result = {"benchmark": "cli_startup", "repeats": args.repeats, "rows": rows,
               "stages_median_s": {k: round(statistics.median(s[k] for s in stages), 3) for k in stages[0]}

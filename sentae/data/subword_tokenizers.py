@@ -12,6 +12,7 @@ from . import tokenizer_files as files
 from .tokenizer_base import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK, UNK_ID, Tokenizer
 from .tokenizer_files import SPIECE_FILE
 
+
 class BPETokenizer(Tokenizer):
     """Byte-level BPE from Hugging Face ``tokenizers`` (no unknown bytes; ``<unk>`` only where written)."""
 
