@@ -88,3 +88,57 @@ def test_bleu_identity_and_disjoint():
     refs = ["the food was great", "service was slow ."]
     assert corpus_bleu(refs, refs) == pytest.approx(100.0)
     assert corpus_bleu(["q r s t", "u v w x"], refs) == pytest.approx(0.0)
+
+
+def _small_vae():
+    from sentae.model import DataInfo
+    from sentae.registry import REGISTRY
+
+    info = DataInfo(modality="text", vocab_size=23, pad_id=0, bos_id=1, eos_id=2, unk_id=3, max_length=12)
+    torch.manual_seed(0)
+    return REGISTRY.create("rnn_vae", info, embedding_size=8, hidden_size=12, latent_size=4).eval()
+
+
+def _padded(lengths: list[int], width: int) -> torch.Tensor:
+    rows = [[1] + [4 + (3 * i + j) % 19 for j in range(n - 2)] + [2] + [0] * (width - n) for i, n in enumerate(lengths)]
+    return torch.tensor(rows)
+
+
+def test_iw_nll_does_not_depend_on_how_the_decoding_is_grouped(monkeypatch):
+    """Sentences of similar length are decoded together and cut to their own length; the estimate is the one of
+    the plain arrangement (every copy of the batch in one call, in batch order, padded to the longest)."""
+    import sentae.evaluation.text as text
+
+    model = _small_vae()
+    lengths = torch.tensor([3, 12, 5, 9, 4, 12, 7])
+    tokens = _padded(lengths.tolist(), 14)  # two columns of padding more than the longest needs
+    k, chunk = 12, 5
+    g = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        mu, logvar = model.encode_stats(tokens, lengths)
+        terms = []
+        for start in range(0, k, chunk):
+            n = min(chunk, k - start)
+            z = mu + torch.randn((n, *mu.shape), generator=g) * (0.5 * logvar).exp()
+            log_px = -model.sentence_nll(tokens.repeat(n, 1), lengths.repeat(n), z.reshape(n * 7, -1)).view(n, 7)
+            terms.append(log_px + text.gaussian_log_density(z, torch.zeros_like(z), torch.zeros_like(z))
+                         - text.gaussian_log_density(z, mu, logvar))
+        expected = torch.logsumexp(torch.cat(terms), 0) - math.log(k)
+    monkeypatch.setattr(text, "IW_POSITIONS_PER_CALL", 60)  # several groups per chunk
+    shares = []
+    got = iw_log_likelihood(model, tokens, lengths, samples=k, chunk=chunk, generator=torch.Generator().manual_seed(7),
+                            on_chunk=shares.append)
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert shares == [5 / 12, 5 / 12, 2 / 12]
+
+
+def test_length_groups_cover_the_batch_once_longest_first_within_the_budget():
+    from sentae.evaluation.text import length_groups
+
+    lengths = torch.tensor([3, 30, 5, 9, 4, 30, 7, 2])
+    groups = length_groups(lengths, copies=10, positions=700)
+    flat = torch.cat(groups).tolist()
+    assert sorted(flat) == list(range(8))
+    assert [int(lengths[i]) for i in flat] == sorted(lengths.tolist(), reverse=True)
+    assert all(10 * len(g) * int(lengths[g].max()) <= 700 or len(g) == 1 for g in groups)
+    assert len(length_groups(lengths, copies=1000, positions=10)) == 8  # over budget: one sentence a group

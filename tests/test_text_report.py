@@ -194,3 +194,26 @@ def test_the_map_of_one_sentence_or_a_one_number_code_still_has_two_axes(tmp_pat
     line, share = figs.pca_2d(np.arange(6.0).reshape(6, 1))
     assert line.shape == (6, 2) and not line[:, 1].any() and share == [1.0, 0.0]
     assert figs.latent_map(one, {"sentiment": ["positive"]}, tmp_path / "m.png", ["PC1", "PC2"], "t").is_file()
+
+
+def test_eval_progress_moves_while_the_importance_samples_are_decoded(ctrl_run, monkeypatch):
+    import sentae.evaluation.run_eval as run_eval
+
+    seen = []
+
+    class Recorder:
+        def __init__(self, total, desc, unit=""):
+            seen.append(("total", total, desc))
+
+        def update(self, n=1):
+            seen.append(n)
+
+        def close(self):
+            seen.append("closed")
+
+    monkeypatch.setattr(run_eval, "Progress", Recorder)
+    # K = 120 is decoded 50, 50, 20 codes per sentence at a time: three moves of the bar per batch of 20
+    sentae.evaluate(ctrl_run, iw_samples=120, max_sentences=40, prior_samples=4, batch_size=20, figures=False)
+    assert seen[0] == ("total", 40, "eval test (K = 120)") and seen[-1] == "closed"
+    moves = [n for n in seen[1:-1]]
+    assert sum(moves) == 40 and moves[:3] == [8, 8, 4]  # 20 * 50/120 = 8.3, 16.7, then the rest

@@ -93,3 +93,25 @@ def test_teacher_forced_nll_equals_step_by_step_decoding(kind):
         logp = F.log_softmax(scores.float(), -1).gather(1, tokens[:, t + 1 : t + 2]).squeeze(1)
         by_steps -= torch.where(tokens[:, t + 1] != 0, logp, torch.zeros(2))
     assert torch.allclose(nll, by_steps, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["full", "adaptive"])
+def test_nll_without_gradient_is_scored_in_chunks_with_the_same_numbers(kind, monkeypatch):
+    import sentae.nn.vocab_output as vocab_output
+
+    torch.manual_seed(4)
+    out = make_vocab_output(HIDDEN, VOCAB, SoftmaxConfig(kind=kind, cutoffs=CUTOFFS))
+    hidden, targets = torch.randn(50, HIDDEN), torch.randint(0, VOCAB, (50,))
+    whole = out.nll(hidden, targets)
+    calls = []
+    inner = out._nll
+    monkeypatch.setattr(out, "_nll", lambda h, t: calls.append(len(h)) or inner(h, t))
+    monkeypatch.setattr(vocab_output, "NO_GRAD_CHUNK_VALUES", 77)  # a few rows per chunk
+    with torch.no_grad():
+        chunked = out.nll(hidden, targets)
+    assert len(calls) > 2 and sum(calls) == 50
+    assert torch.allclose(chunked, whole, atol=1e-6)
+    calls.clear()
+    with_grad = out.nll(hidden.requires_grad_(), targets)  # training keeps one call: the graph holds it all anyway
+    assert calls == [50] and with_grad.requires_grad
+    assert torch.allclose(with_grad.detach(), whole, atol=1e-6)

@@ -63,12 +63,20 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
     mus, logvars, refs, hyps = [], [], [], []
     bar = Progress(len(idx), f"eval {split} (K = {iw_samples})" if stochastic and latent else f"eval {split}",
                    "sentences")
+    done = 0.0  # sentences' worth of work, fractional while the K samples of a batch are decoded
+
+    def advance(sentences: float) -> None:
+        nonlocal done
+        before, done = int(done), done + sentences
+        bar.update(int(done) - before)
+
     for start in range(0, len(idx), batch_size):
-        bar.update(min(batch_size, len(idx) - start))
+        size = min(batch_size, len(idx) - start)
         batch = {k: v.to(device) for k, v in data.get_batch(split, idx[start : start + batch_size]).items()}
         tokens, lengths = batch["tokens"], batch["lengths"]
         if stochastic:
-            logp_sum += float(iw_log_likelihood(model, tokens, lengths, iw_samples, generator=g).sum())
+            logp_sum += float(iw_log_likelihood(model, tokens, lengths, iw_samples, generator=g,
+                                                on_chunk=lambda share: advance(share * size)).sum())
         tokens_sum += float((lengths - 1).sum())  # predicted tokens: words + eos
         if latent:
             mu, logvar = model.encode_stats(tokens, lengths)
@@ -80,6 +88,7 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
             mus.append(mu.float().cpu())
             refs += sampler.to_text(tokens[:, 1:])
             hyps += sampler.decode(mu, strategy="greedy")
+        advance(start + size - done)  # the rest of the batch (all of it for a model with no K samples)
     bar.close()
     n = len(idx)
     where = f"{split} split, {n} sentences" + (f" (subset seed {subset_seed})" if n < data.split_size(split) else "")

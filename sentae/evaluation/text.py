@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import torch
 
@@ -49,14 +49,39 @@ def mutual_information(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.
     return neg_entropy - torch.cat(log_qz).mean()
 
 
+# Positions (rows x time steps) per decoder call of the IW-NLL: big enough that the products stay efficient,
+# small enough that sentences of similar length share a call and little of it is padding.
+IW_POSITIONS_PER_CALL = 32_768
+
+
+def length_groups(lengths: torch.Tensor, copies: int, positions: int = IW_POSITIONS_PER_CALL) -> list[torch.Tensor]:
+    """Indices of a batch's sentences in groups of similar length, longest first, each group holding at most
+    ``positions`` padded positions once every sentence is repeated ``copies`` times (a group has at least one)."""
+    order = torch.argsort(lengths.cpu(), descending=True, stable=True)
+    groups, start = [], 0
+    sorted_lengths = lengths.cpu()[order].tolist()
+    while start < len(order):
+        longest = max(1, int(sorted_lengths[start]))
+        size = max(1, positions // (copies * longest))
+        groups.append(order[start : start + size].to(lengths.device))
+        start += size
+    return groups
+
+
 @torch.no_grad()
 def iw_log_likelihood(model, tokens: torch.Tensor, lengths: torch.Tensor, samples: int, chunk: int = 50,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
+                      generator: torch.Generator | None = None,
+                      on_chunk: Callable[[float], None] | None = None) -> torch.Tensor:
     """Importance-weighted estimate of log p(x) per sentence (Burda et al. 2016), with q(z|x) as proposal:
     log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x). With K = 1 it is the ELBO's sample; it tightens as K grows.
 
     ``model`` provides ``encode_stats(tokens, lengths)`` and ``sentence_nll(tokens, lengths, z)``; a model
-    without a latent (not a ``LatentTextModel``, or ``latent_size == 0``) gets its exact log-likelihood."""
+    without a latent (not a ``LatentTextModel``, or ``latent_size == 0``) gets its exact log-likelihood.
+
+    The codes are drawn ``chunk`` per sentence at a time, in the order of the batch, so the estimate for a given
+    generator does not depend on how the decoding is arranged: that runs the K copies of sentences of similar
+    length together, each group cut to its own longest sentence (padding after a sentence changes no model's
+    likelihood of it). ``on_chunk(share)`` is called after each chunk with the share of the batch's work done."""
     if not has_latent(model):
         return -model.sentence_nll(tokens, lengths, None)
     mu, logvar = model.encode_stats(tokens, lengths)
@@ -66,13 +91,19 @@ def iw_log_likelihood(model, tokens: torch.Tensor, lengths: torch.Tensor, sample
         k = min(chunk, samples - start)
         eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device)
         z = mu.unsqueeze(0) + eps * (0.5 * logvar).exp().unsqueeze(0)  # [k, B, D]
-        flat_z = z.reshape(k * b, -1)
-        rep_tokens = tokens.repeat(k, 1)
-        rep_lengths = lengths.repeat(k)
-        log_px_z = -model.sentence_nll(rep_tokens, rep_lengths, flat_z).float().view(k, b)
+        log_px_z = torch.empty((k, b), device=mu.device)
+        for group in length_groups(lengths, k):
+            longest = int(lengths[group].max())
+            n = len(group)
+            rep_tokens = tokens[group, :longest].repeat(k, 1)
+            rep_lengths = lengths[group].repeat(k)
+            nll = model.sentence_nll(rep_tokens, rep_lengths, z[:, group].reshape(k * n, -1))
+            log_px_z[:, group] = -nll.float().view(k, n)
         log_pz = gaussian_log_density(z, torch.zeros_like(z), torch.zeros_like(z))
         log_qz = gaussian_log_density(z, mu.unsqueeze(0), logvar.unsqueeze(0))
         terms.append(log_px_z + log_pz - log_qz)
+        if on_chunk is not None:
+            on_chunk(k / samples)
     return torch.logsumexp(torch.cat(terms, 0), 0) - math.log(samples)
 
 

@@ -1,0 +1,152 @@
+"""Wall time of ``sentae eval`` on a text run, now against a git revision, with the numbers each prints.
+
+Each row is the whole command, ``python -m sentae eval RUN -n N --iw-samples K --no-report --json F``, in a fresh
+process: with the working tree's ``sentae`` ("now") and with the ``sentae`` package of ``--before`` (extracted with
+``git archive`` and put first on ``PYTHONPATH``; the plugins are the installed ones). The rows take turns
+``--repeats`` times on the same fixed random subset of the split (``--subset-seed``); medians are reported with
+the user and system CPU seconds of the median run. "Same numbers" compares the printed table of the two versions
+line by line (every number there is printed to 4 significant digits) and gives the largest relative difference
+of the JSON values.
+
+    SENTAE_DATA_DIR=../shared/data python benchmarks/eval_speed.py --run runs/ptb_common_full --sentences 100 \\
+        --iw-samples 500 --repeats 3 --before 6b1c0f2
+
+The evaluation runs with torch's default threads (what a user gets); the JSON records the machine's fp32 and bf16
+matrix-multiply rate in the same sitting (``benchmarks/throughput.py``'s probe), so a time measured on one host
+can be set against another's. ``--whole`` adds one timed run of the current version on the whole split.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from throughput import matmul_rate  # noqa: E402
+
+
+def extract_package(revision: str) -> Path:
+    """The ``sentae`` package at ``revision`` in a fresh folder (to go first on ``PYTHONPATH``)."""
+    folder = Path(tempfile.mkdtemp(prefix="sentae_before_"))
+    archive = subprocess.run(["git", "archive", revision, "sentae"], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def run_eval(run: str, sentences: int | None, iw_samples: int, subset_seed: int, before: Path | None) -> dict:
+    out = Path(tempfile.mkdtemp()) / "report.json"
+    cmd = [sys.executable, "-m", "sentae", "eval", run, "--iw-samples", str(iw_samples), "--no-report",
+           "--subset-seed", str(subset_seed), "--json", str(out)]
+    if sentences:
+        cmd += ["-n", str(sentences)]
+    env = dict(os.environ)
+    if before is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(before), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    logs = out.parent
+    with open(logs / "stdout", "w") as so, open(logs / "stderr", "w") as se:  # files: no pipe fills up and blocks
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=so, stderr=se)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    stdout, stderr = (logs / "stdout").read_text(), (logs / "stderr").read_text()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{stderr[-2000:]}")
+    report = json.loads(out.read_text())
+    return {"wall_s": round(wall, 2), "user_s": round(usage.ru_utime, 2), "sys_s": round(usage.ru_stime, 2),
+            "table": stdout.strip().splitlines(), "metrics": report["metrics"], "sentences": report["sentences"],
+            "where": report["where"]}
+
+
+def median_run(runs: list[dict]) -> dict:
+    walls = [r["wall_s"] for r in runs]
+    middle = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
+    return {**{k: middle[k] for k in ("wall_s", "user_s", "sys_s")}, "wall_s_all": walls,
+            "median_wall_s": statistics.median(walls)}
+
+
+def largest_relative_difference(a: dict, b: dict) -> float:
+    return max(abs(a[k] - b[k]) / max(abs(a[k]), 1e-12) for k in a)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", required=True, help="a trained text run folder")
+    ap.add_argument("--sentences", type=int, default=100, help="fixed random subset of the split (-n)")
+    ap.add_argument("--subset-seed", type=int, default=0)
+    ap.add_argument("--iw-samples", type=int, default=500)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--before", default="HEAD", help="git revision to compare with")
+    ap.add_argument("--whole", action="store_true", help="also time the current version on the whole split")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks/results/eval_speed.json"))
+    args = ap.parse_args()
+    before_commit = subprocess.run(["git", "rev-parse", args.before], cwd=ROOT, capture_output=True, text=True,
+                                   check=True).stdout.strip()
+    before_pkg = extract_package(args.before)
+    rates = [matmul_rate()]
+    runs: dict[str, list[dict]] = {"before": [], "now": []}
+    for i in range(args.repeats):
+        for name in ("before", "now"):
+            r = run_eval(args.run, args.sentences, args.iw_samples, args.subset_seed,
+                         before_pkg if name == "before" else None)
+            runs[name].append(r)
+            print(f"repeat {i + 1}: {name} {r['wall_s']:.1f} s (user {r['user_s']:.1f}, sys {r['sys_s']:.1f})",
+                  flush=True)
+    rates.append(matmul_rate())
+    rows = {name: median_run(rs) for name, rs in runs.items()}
+    same_table = all(a["table"] == b["table"] for a, b in zip(runs["before"], runs["now"]))
+    result = {
+        "benchmark": "eval_speed",
+        "run": args.run,
+        "split": "test",
+        "sentences": runs["now"][0]["sentences"],
+        "where": runs["now"][0]["where"],
+        "iw_samples": args.iw_samples,
+        "subset_seed": args.subset_seed,
+        "repeats": args.repeats,
+        "before": args.before,
+        "before_commit": before_commit,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "torch_threads": "default",
+        "matmul_rate_before_and_after": rates,
+        "rows": rows,
+        "speedup": round(rows["before"]["median_wall_s"] / rows["now"]["median_wall_s"], 2),
+        "same_printed_table": same_table,
+        "largest_relative_difference": largest_relative_difference(runs["before"][0]["metrics"],
+                                                                   runs["now"][0]["metrics"]),
+        "table_before": runs["before"][0]["table"],
+        "table_now": runs["now"][0]["table"],
+    }
+    if args.whole:
+        whole = run_eval(args.run, None, args.iw_samples, args.subset_seed, None)
+        result["whole_split_now"] = {k: whole[k] for k in ("wall_s", "user_s", "sys_s", "sentences", "table")}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    b, n = rows["before"], rows["now"]
+    table = [
+        f"`sentae eval` on {result['sentences']} {result['split']} sentences, K = {args.iw_samples}, "
+        f"medians of {args.repeats} (rows took turns)",
+        "",
+        "| version | wall s (median) | wall s, every run | user s | sys s |",
+        "|---|---|---|---|---|",
+        f"| before ({before_commit[:10]}) | {b['median_wall_s']:.1f} | "
+        f"{', '.join(f'{w:.1f}' for w in b['wall_s_all'])} | {b['user_s']:.1f} | {b['sys_s']:.1f} |",
+        f"| now | {n['median_wall_s']:.1f} | {', '.join(f'{w:.1f}' for w in n['wall_s_all'])} | "
+        f"{n['user_s']:.1f} | {n['sys_s']:.1f} |",
+        "",
+        f"× before: {result['speedup']}; same printed table: {'yes' if same_table else 'no'}; largest relative "
+        f"difference of the numbers: {result['largest_relative_difference']:.1e}",
+    ]
+    Path(args.out).with_suffix(".md").write_text("\n".join(table) + "\n")
+    print("\n".join(table))
+
+
+if __name__ == "__main__":
+    main()
