@@ -5,6 +5,7 @@ import json
 import random
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 import sentae
@@ -217,3 +218,26 @@ def test_eval_progress_moves_while_the_importance_samples_are_decoded(ctrl_run, 
     assert seen[0] == ("total", 40, "eval test (K = 120)") and seen[-1] == "closed"
     moves = [n for n in seen[1:-1]]
     assert sum(moves) == 40 and moves[:3] == [8, 8, 4]  # 20 * 50/120 = 8.3, 16.7, then the rest
+
+
+def test_prior_codes_decoded_in_one_batch_are_the_greedy_samples_drawn_chunk_by_chunk(ctrl_run):
+    from sentae.generation.loading import load_sampler
+
+    sampler = load_sampler(ctrl_run, "cpu")
+    fixed = {"tense": "past"}
+    by_chunk = []
+    for start in range(0, 40, 7):
+        by_chunk += sampler.sample(min(7, 40 - start), seed=3 + start, attributes=fixed, strategy="greedy")
+    codes = sampler.prior_codes(40, seed=3, batch_size=7, attributes=fixed)
+    assert codes.shape[0] == 40
+    assert sampler.decode(codes, strategy="greedy") == by_chunk
+    assert not torch.equal(codes, sampler.prior_codes(40, seed=3, batch_size=8, attributes=fixed))
+
+
+def test_prior_codes_of_a_model_without_latent_is_an_error(tmp_path):
+    from sentae.errors import SentaeError
+    from sentae.generation.loading import load_sampler
+
+    run = _train(tmp_path, {"type": "rnn_lm", "embedding_size": 11, "hidden_size": 13}, steps=4)
+    with pytest.raises(SentaeError, match="no latent code"):
+        load_sampler(run, "cpu").prior_codes(5, seed=0)

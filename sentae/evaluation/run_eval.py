@@ -10,7 +10,7 @@ import torch
 
 from ..errors import SentaeError
 from ..generation.loading import load_sampler
-from ..generation.text_sampler import check_count
+from ..generation.text_sampler import SAMPLE_BATCH, check_count
 from ..model import has_latent, is_controllable, is_sentence_model
 from ..nn.latent import gaussian_kl
 from ..run import RunFolder
@@ -122,9 +122,15 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
         })
     strategy = "greedy" if latent else "sample"
     samples = []
-    for start in range(0, prior_samples, batch_size):
-        k = min(batch_size, prior_samples - start)
-        samples += sampler.sample(k, seed=seed + start, strategy=strategy)
+    if latent:
+        # the codes are drawn batch_size at a time (seed + j for the chunk starting at sentence j), as they always
+        # were; greedy decoding does not depend on the batch, so they are decoded in the sampler's larger batches
+        codes = sampler.prior_codes(prior_samples, seed, batch_size)
+        for chunk in codes.split(SAMPLE_BATCH):
+            samples += sampler.decode(chunk, strategy=strategy)
+    else:
+        for start in range(0, prior_samples, batch_size):
+            samples += sampler.sample(min(batch_size, prior_samples - start), seed=seed + start, strategy=strategy)
     toks = [s.split() for s in samples]
     metrics.update({
         "prior_distinct_1": distinct_n(toks, 1),

@@ -164,12 +164,29 @@ class TextSampler(Sampler):
         for start in range(0, n, batch_size):
             k = min(batch_size, n - start)
             g = self._generator(None if seed is None else seed + start)
-            chosen = self.attribute_indices(fixed, k)
-            z = torch.randn(k, self.model.latent_size, generator=g, device=self.device) if self.has_latent else None
-            if self.controlled:
-                attrs = {**self.model.random_attributes(k, self.device, g), **chosen}
-                z = self.model.full_code(z, attrs)
-            yield self.to_text(self.model.generate(z, k, cfg, g))
+            yield self.to_text(self.model.generate(self._draw_codes(k, g, fixed), k, cfg, g))
+
+    def _draw_codes(self, k: int, g: torch.Generator | None, fixed: dict[str, str]) -> torch.Tensor | None:
+        """``k`` prior codes from ``g`` (the full code of a controllable model: ``fixed`` values, the rest drawn)."""
+        chosen = self.attribute_indices(fixed, k)
+        z = torch.randn(k, self.model.latent_size, generator=g, device=self.device) if self.has_latent else None
+        if self.controlled:
+            z = self.model.full_code(z, {**self.model.random_attributes(k, self.device, g), **chosen})
+        return z
+
+    @torch.no_grad()
+    def prior_codes(self, n: int, seed: int, batch_size: int = SAMPLE_BATCH,
+                    attributes: dict[str, str] | None = None) -> torch.Tensor:
+        """The ``n`` codes :meth:`iter_samples` decodes with this ``seed`` and ``batch_size`` (the chunk starting at
+        sentence ``j`` drawn with seed ``seed + j``), without decoding them: greedy decoding of these codes in
+        batches of any size gives the same sentences, so small seed chunks need not mean small decoding batches."""
+        check_count("prior_codes: n", n)
+        check_count("prior_codes: batch_size", batch_size)
+        if not self.has_latent:
+            raise SentaeError(f"prior_codes: model '{self.model.name}' has no latent code")
+        fixed = dict(attributes or {})
+        return torch.cat([self._draw_codes(min(batch_size, n - start), self._generator(seed + start), fixed)
+                          for start in range(0, n, batch_size)])
 
     def grid_cells(self, fixed: dict[str, str] | None = None) -> list[dict[str, str]]:
         """Every combination of the controlled attributes' values (an attribute in ``fixed`` keeps its value), in
