@@ -6,7 +6,9 @@ compare the same work). Rows: greedy and sampling (top-p 0.9) decode ``--batch``
 call, as ``Sampler.sample`` does; beam search (width 5) decodes ``--beam-batch`` codes. Each row runs with the
 decoding code of the working tree ("now") and of ``--before`` (``sentae/generation/decoding.py`` and the decoder
 step of ``sentae/nn/rnn.py`` at that revision, loaded from ``git show``), on the same model and codes. The rows take
-turns ``--repeats`` times; medians are reported, with the user and system CPU seconds of each median run.
+turns ``--repeats`` times; medians are reported, with the user and system CPU seconds of each median run. The
+rows marked bf16 decode with ``precision="bf16"`` now against fp32 decoding at ``--before`` (the speed a user gets
+by asking for it), with the share of sentences that came out identical.
 
     OMP_NUM_THREADS=1 python benchmarks/decoding_speed.py --repeats 3
     OMP_NUM_THREADS=1 python benchmarks/decoding_speed.py --repeats 3 --run runs/NAME   # adds a trained model's rows
@@ -76,6 +78,22 @@ def build_model() -> torch.nn.Module:
     return sentae.create_model("rnn_vae", data_info=info, **MODEL).eval()
 
 
+def identical_share(a: torch.Tensor, b: torch.Tensor, pad_id: int) -> float:
+    """Share of rows (sentences) that are the same tokens in ``a`` and ``b`` (padded to a common width)."""
+    width = max(a.shape[1], b.shape[1])
+    a = torch.nn.functional.pad(a, (0, width - a.shape[1]), value=pad_id)
+    b = torch.nn.functional.pad(b, (0, width - b.shape[1]), value=pad_id)
+    return float((a == b).all(1).float().mean())
+
+
+def same_cell(entry: dict) -> str:
+    if "same_output_as_before" not in entry:
+        return "(draws differ)"
+    if entry["same_output_as_before"]:
+        return "yes"
+    return f"no ({entry['identical_sentences_share']:.0%} of sentences identical)"
+
+
 def timed(fn) -> tuple[torch.Tensor, dict]:
     before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     out = fn()
@@ -93,6 +111,7 @@ def main() -> None:
     ap.add_argument("--max-length", type=int, default=30)
     ap.add_argument("--run", help="a trained text run folder: its decoder gets the same rows")
     ap.add_argument("--out", default="benchmarks/results/decoding_speed.json")
+    ap.add_argument("--host-note", default="", help="what else the host was doing, recorded in the JSON")
     args = ap.parse_args()
     torch.set_num_threads(1)
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -111,11 +130,15 @@ def main() -> None:
     for suffix, model in models.items():
         for name, options, n in (("greedy", {"strategy": "greedy"}, args.batch),
                                  ("sample top-p 0.9", {"strategy": "sample", "top_p": 0.9}, args.batch),
-                                 ("beam 5", {"strategy": "beam", "beam": 5}, args.beam_batch)):
+                                 ("beam 5", {"strategy": "beam", "beam": 5}, args.beam_batch),
+                                 ("greedy, bf16", {"strategy": "greedy", "precision": "bf16"}, args.batch),
+                                 ("beam 5, bf16", {"strategy": "beam", "beam": 5, "precision": "bf16"},
+                                  args.beam_batch)):
             rows[name + suffix] = (options, n, model)
     rate = matmul_rate("cpu")
     runs: dict[tuple[str, str], list[dict]] = {(r, v): [] for r in rows for v in ("now", "before")}
     same: dict[str, bool] = {}
+    identical: dict[str, list[float]] = {}
     for repeat in range(args.repeats):
         for row, (options, n, model) in rows.items():
             info, outputs = model.data_info, {}
@@ -123,7 +146,9 @@ def main() -> None:
             for version, (module, step) in decoders.items():
                 z = torch.randn(n, model.latent_size, generator=torch.Generator().manual_seed(repeat)) \
                     if model.latent_size else None
-                cfg = module.DecodeConfig(max_length=args.max_length, **options)
+                # the reference decodes in fp32 (before the precision option, every decode did)
+                kept = {k: v for k, v in options.items() if version == "now" or k != "precision"}
+                cfg = module.DecodeConfig(max_length=args.max_length, **kept)
                 gen = torch.Generator().manual_seed(repeat)
                 out, clock = timed(lambda: module.decode(step, z, n, info.bos_id, info.eos_id, info.pad_id, cfg, gen))
                 outputs[version] = out
@@ -131,6 +156,7 @@ def main() -> None:
                                              "tokens": int((out != info.pad_id).sum())})
             if options["strategy"] != "sample":  # sampling draws differently now: its sentences differ by design
                 same[row] = same.get(row, True) and torch.equal(outputs["now"], outputs["before"])
+                identical.setdefault(row, []).append(identical_share(outputs["now"], outputs["before"], info.pad_id))
     table = []
     for row, (options, n, _model) in rows.items():
         entry = {"row": row, "sentences_per_call": n, **options}
@@ -146,6 +172,7 @@ def main() -> None:
                                  / statistics.median(r["sentences_per_s"] for r in runs[(row, "before")]), 2)
         if row in same:
             entry["same_output_as_before"] = same[row]
+            entry["identical_sentences_share"] = round(statistics.mean(identical[row]), 3)
         table.append(entry)
     result = {"benchmark": "decoding_speed", "model": {"type": "rnn_vae", **MODEL, "vocab_size": VOCAB,
                                                         "weights": "random (torch.manual_seed(0))"},
@@ -153,8 +180,8 @@ def main() -> None:
               "before_commit": subprocess.run(["git", "rev-parse", args.before], cwd=ROOT, capture_output=True,
                                               text=True).stdout.strip(),
               "repeats": args.repeats, "torch_threads": torch.get_num_threads(),
-              "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, shared with another "
-                         "job using one core during the measurement",
+              "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+                         + (f", {args.host_note}" if args.host_note else ""),
               "matmul_rate_one_thread": rate, "torch": torch.__version__, "rows": table}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
@@ -166,7 +193,7 @@ def main() -> None:
         b, w = e["before"], e["now"]
         print(f"| {e['row']} | {e['sentences_per_call']} | {b['sentences_per_s']} | {b['user_s']} | {b['sys_s']} | "
               f"{w['sentences_per_s']} | {w['user_s']} | {w['sys_s']} | {e['speedup']} | "
-              f"{ {True: 'yes', False: 'no'}.get(e.get('same_output_as_before'), 'n/a (draws differ)')} |")
+              f"{same_cell(e)} |")
 
 
 if __name__ == "__main__":

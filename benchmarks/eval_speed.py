@@ -41,19 +41,35 @@ def extract_package(revision: str) -> Path:
     return folder
 
 
+def version_env(before: Path | None) -> dict[str, str]:
+    """The environment of a row's process: the extracted package first on ``PYTHONPATH`` for "before". (Each row
+    runs in a folder of its own: ``python -m`` puts the working folder ahead of ``PYTHONPATH``, and the checkout's
+    folder would give both rows the working tree's package.)"""
+    env = dict(os.environ)
+    if env.get("SENTAE_DATA_DIR"):  # the rows run in folders of their own
+        env["SENTAE_DATA_DIR"] = str(Path(env["SENTAE_DATA_DIR"]).resolve())
+    if before is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(before), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def imported_package(before: Path | None) -> str:
+    """Where a row's process imports ``sentae`` from (checked, so the two rows cannot run the same code)."""
+    return subprocess.run([sys.executable, "-c", "import sentae; print(sentae.__file__)"], env=version_env(before),
+                          cwd=tempfile.mkdtemp(), capture_output=True, text=True, check=True).stdout.strip()
+
+
 def run_eval(run: str, sentences: int | None, iw_samples: int, subset_seed: int, before: Path | None) -> dict:
     out = Path(tempfile.mkdtemp()) / "report.json"
     cmd = [sys.executable, "-m", "sentae", "eval", run, "--iw-samples", str(iw_samples), "--no-report",
            "--subset-seed", str(subset_seed), "--json", str(out)]
     if sentences:
         cmd += ["-n", str(sentences)]
-    env = dict(os.environ)
-    if before is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(before), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env = version_env(before)
     logs = out.parent
     with open(logs / "stdout", "w") as so, open(logs / "stderr", "w") as se:  # files: no pipe fills up and blocks
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=so, stderr=se)
+        proc = subprocess.Popen(cmd, env=env, stdout=so, stderr=se, cwd=logs)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     stdout, stderr = (logs / "stdout").read_text(), (logs / "stderr").read_text()
@@ -90,6 +106,10 @@ def main() -> None:
     before_commit = subprocess.run(["git", "rev-parse", args.before], cwd=ROOT, capture_output=True, text=True,
                                    check=True).stdout.strip()
     before_pkg = extract_package(args.before)
+    args.run = str(Path(args.run).resolve())
+    packages = {"before": imported_package(before_pkg), "now": imported_package(None)}
+    if packages["before"] == packages["now"] or not packages["before"].startswith(str(before_pkg)):
+        raise SystemExit(f"the rows would not run different code: {packages}")
     rates = [matmul_rate()]
     runs: dict[str, list[dict]] = {"before": [], "now": []}
     for i in range(args.repeats):
@@ -116,6 +136,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "torch_threads": "default",
         "matmul_rate_before_and_after": rates,
+        "packages": packages,
         "rows": rows,
         "speedup": round(rows["before"]["median_wall_s"] / rows["now"]["median_wall_s"], 2),
         "same_printed_table": same_table,

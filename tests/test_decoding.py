@@ -99,7 +99,8 @@ def test_filter_top_k_by_hand():
     assert torch.isfinite(filter_logits(logits, top_k=2)).tolist() == [[False, True, True, False]]
 
 
-@pytest.mark.parametrize("bad", [{"strategy": "nucleus"}, {"top_p": 0.0}, {"temperature": 0.0}, {"beam": 0}])
+@pytest.mark.parametrize("bad", [{"strategy": "nucleus"}, {"top_p": 0.0}, {"temperature": 0.0}, {"beam": 0},
+                                 {"precision": "fp16"}])
 def test_bad_decoding_settings(bad):
     with pytest.raises(SentaeError):
         DecodeConfig(**bad)
@@ -378,3 +379,37 @@ def test_sampling_with_top_k_and_top_p_keeps_only_their_intersection():
         uniform = torch.rand(64, generator=torch.Generator().manual_seed(seed))
         drawn = sample_tokens(logits, uniform, top_k=50, top_p=0.7)
         assert allowed.gather(1, drawn.unsqueeze(1)).all()
+
+
+class ProductDtype(Bigram):
+    """The bigram decoder that also records the dtype its matrix products come out in at each step."""
+
+    def __init__(self):
+        super().__init__()
+        self.dtypes = []
+
+    def decode_step(self, tokens, state):
+        self.dtypes.append((torch.ones(2, 2) @ torch.ones(2, 2)).dtype)
+        return super().decode_step(tokens, state)
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "beam", "sample"])
+def test_bf16_precision_runs_every_decoder_step_under_bf16_autocast(strategy):
+    for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        model = ProductDtype()
+        cfg = DecodeConfig(strategy, beam=2, precision=precision)
+        out = decode(model, None, 3, BOS, EOS, PAD, cfg, torch.Generator().manual_seed(0))
+        assert model.dtypes and set(model.dtypes) == {dtype}
+        if strategy != "sample":  # the bigram's margins are far above bf16's rounding: the same sentences
+            assert out.tolist() == run(DecodeConfig(strategy, beam=2)).tolist()
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_bf16_decoding_of_an_rnn_decoder_gives_sentences_of_its_vocabulary(kind):
+    model, code = _tiny_decoder(kind, vocab=9, seed=7, eos_bias=0.0)
+    z = torch.randn(12, code, generator=torch.Generator().manual_seed(1))
+    for strategy in ("greedy", "beam", "sample"):
+        out = decode(model, z, 12, TINY_BOS, TINY_EOS, TINY_PAD, DecodeConfig(strategy, max_length=10, beam=3,
+                     precision="bf16"), torch.Generator().manual_seed(0))
+        assert out.dtype == torch.long and out.shape[0] == 12 and 1 <= out.shape[1] <= 10
+        assert int(out.min()) >= 0 and int(out.max()) < 9

@@ -186,7 +186,8 @@ def decoding_options(fn: Callable) -> Callable:
         else:
             kind = hint
         extra = " (default: the command's)" if name == "strategy" else (
-            " (default: the model's)" if name == "max_length" else f" (default {default:g})")
+            " (default: the model's)" if name == "max_length" else
+            f" (default {default})" if isinstance(default, str) else f" (default {default:g})")
         options.append(click.option(flag, name, type=kind, default=None, help=f"Decoding: {help_text}{extra}."))
     options += [
         click.option("--seed", type=int, default=None, help="Seed for sampling, for repeatable output."),

@@ -1,4 +1,5 @@
-"""``DecodeConfig``: the decoding options (strategy, lengths, beam, temperature, top-k, top-p), and their checks.
+"""``DecodeConfig``: the decoding options (strategy, lengths, beam, temperature, top-k, top-p, precision), and
+their checks.
 
 Apart from ``decoding`` so that reading the options costs no torch import: the command line builds one option
 per field for ``sentae sample --help`` and the other commands without loading a model.
@@ -24,6 +25,7 @@ class DecodeConfig:
     temperature: Annotated[float, Range(0, low_open=True)] = 1.0  # sample: logits / temperature
     top_k: Annotated[int, Range(0)] = 0  # sample: keep the k most probable tokens (0 = all)
     top_p: Annotated[float, Range(0, 1, low_open=True)] = 1.0  # sample: keep the smallest set whose probability reaches p (1 = all)
+    precision: Literal["fp32", "bf16"] = "fp32"  # bf16: the decoder's products in bfloat16 (autocast), faster where the CPU or GPU has bf16; sentences may differ from fp32's
 
     def __post_init__(self) -> None:
         # Decoding options come from the command line and the Python API, not from a recipe: a SentaeError,
@@ -32,6 +34,8 @@ class DecodeConfig:
 
         if self.strategy not in ("greedy", "beam", "sample"):
             raise SentaeError(f"unknown decoding strategy '{self.strategy}' (greedy, beam, sample)")
+        if self.precision not in ("fp32", "bf16"):
+            raise SentaeError(f"unknown decoding precision '{self.precision}' (fp32, bf16)")
         try:
             check_declared_ranges(self)
         except ValueError as exc:

@@ -138,6 +138,27 @@ def decode(
     until all have ended, so a sequence's draws do not depend on when the others end.
     """
     config = config or DecodeConfig()
+    if config.precision == "bf16":
+        # Autocast, not a bf16 copy of the model: the weights stay as trained, each product reads them in bf16,
+        # and the logits are compared in float32 as in fp32 decoding.
+        with torch.autocast(_device_of(model, z).type, dtype=torch.bfloat16):
+            return _decode(model, z, batch_size, bos_id, eos_id, pad_id, config, generator)
+    return _decode(model, z, batch_size, bos_id, eos_id, pad_id, config, generator)
+
+
+def _device_of(model: StepDecoder, z: torch.Tensor | None) -> torch.device:
+    if z is not None:
+        return z.device
+    device = getattr(model, "device", None)
+    if isinstance(device, torch.device):
+        return device
+    params = getattr(model, "parameters", None)
+    first = next(iter(params()), None) if callable(params) else None
+    return first.device if first is not None else torch.device("cpu")
+
+
+def _decode(model: StepDecoder, z: torch.Tensor | None, batch_size: int, bos_id: int, eos_id: int, pad_id: int,
+            config: DecodeConfig, generator: torch.Generator | None) -> torch.Tensor:
     if config.strategy == "beam" and config.beam > 1:
         return _beam_search(model, z, batch_size, bos_id, eos_id, pad_id, config)
     state = model.start_state(z, batch_size)
