@@ -14,6 +14,8 @@ of the JSON values.
 The evaluation runs with torch's default threads (what a user gets); the JSON records the machine's fp32 and bf16
 matrix-multiply rate in the same sitting (``benchmarks/throughput.py``'s probe), so a time measured on one host
 can be set against another's. ``--whole`` adds one timed run of the current version on the whole split.
+``--bf16`` adds a third row, the current version with ``--precision bf16``, and lists the printed numbers that
+changed against fp32.
 """
 from __future__ import annotations
 
@@ -59,10 +61,13 @@ def imported_package(before: Path | None) -> str:
                           cwd=tempfile.mkdtemp(), capture_output=True, text=True, check=True).stdout.strip()
 
 
-def run_eval(run: str, sentences: int | None, iw_samples: int, subset_seed: int, before: Path | None) -> dict:
+def run_eval(run: str, sentences: int | None, iw_samples: int, subset_seed: int, before: Path | None,
+             precision: str = "fp32") -> dict:
     out = Path(tempfile.mkdtemp()) / "report.json"
     cmd = [sys.executable, "-m", "sentae", "eval", run, "--iw-samples", str(iw_samples), "--no-report",
            "--subset-seed", str(subset_seed), "--json", str(out)]
+    if precision != "fp32":
+        cmd += ["--precision", precision]
     if sentences:
         cmd += ["-n", str(sentences)]
     env = version_env(before)
@@ -92,6 +97,17 @@ def largest_relative_difference(a: dict, b: dict) -> float:
     return max(abs(a[k] - b[k]) / max(abs(a[k]), 1e-12) for k in a)
 
 
+def changed_lines(a: list[str], b: list[str]) -> list[list[str]]:
+    """The printed numbers that differ, as [label, a's number, b's number] (the first line, the header, names the
+    split and the precision, so it is left out)."""
+    changed = []
+    for x, y in zip(a[1:], b[1:]):
+        if x != y:
+            label, _, value = x.strip().rpartition(" ")
+            changed.append([label.strip(), value, y.strip().rpartition(" ")[2]])
+    return changed
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", required=True, help="a trained text run folder")
@@ -101,6 +117,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--before", default="HEAD", help="git revision to compare with")
     ap.add_argument("--whole", action="store_true", help="also time the current version on the whole split")
+    ap.add_argument("--bf16", action="store_true", help="also time the current version with --precision bf16")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/eval_speed.json"))
     args = ap.parse_args()
     before_commit = subprocess.run(["git", "rev-parse", args.before], cwd=ROOT, capture_output=True, text=True,
@@ -111,11 +128,12 @@ def main() -> None:
     if packages["before"] == packages["now"] or not packages["before"].startswith(str(before_pkg)):
         raise SystemExit(f"the rows would not run different code: {packages}")
     rates = [matmul_rate()]
-    runs: dict[str, list[dict]] = {"before": [], "now": []}
+    names = ("before", "now", "now_bf16") if args.bf16 else ("before", "now")
+    runs: dict[str, list[dict]] = {name: [] for name in names}
     for i in range(args.repeats):
-        for name in ("before", "now"):
+        for name in names:
             r = run_eval(args.run, args.sentences, args.iw_samples, args.subset_seed,
-                         before_pkg if name == "before" else None)
+                         before_pkg if name == "before" else None, "bf16" if name == "now_bf16" else "fp32")
             runs[name].append(r)
             print(f"repeat {i + 1}: {name} {r['wall_s']:.1f} s (user {r['user_s']:.1f}, sys {r['sys_s']:.1f})",
                   flush=True)
@@ -145,6 +163,17 @@ def main() -> None:
         "table_before": runs["before"][0]["table"],
         "table_now": runs["now"][0]["table"],
     }
+    if args.bf16:
+        bf16 = runs["now_bf16"][0]
+        result["bf16"] = {
+            "speedup": round(rows["before"]["median_wall_s"] / rows["now_bf16"]["median_wall_s"], 2),
+            "speedup_over_now": round(rows["now"]["median_wall_s"] / rows["now_bf16"]["median_wall_s"], 2),
+            "largest_relative_difference": largest_relative_difference(runs["now"][0]["metrics"], bf16["metrics"]),
+            "relative_differences": {k: abs(bf16["metrics"][k] - v) / max(abs(v), 1e-12)
+                                     for k, v in runs["now"][0]["metrics"].items()},
+            "changed_printed_lines": changed_lines(runs["now"][0]["table"], bf16["table"]),
+            "table": bf16["table"],
+        }
     if args.whole:
         whole = run_eval(args.run, None, args.iw_samples, args.subset_seed, None)
         result["whole_split_now"] = {k: whole[k] for k in ("wall_s", "user_s", "sys_s", "sentences", "table")}
@@ -161,10 +190,21 @@ def main() -> None:
         f"{', '.join(f'{w:.1f}' for w in b['wall_s_all'])} | {b['user_s']:.1f} | {b['sys_s']:.1f} |",
         f"| now | {n['median_wall_s']:.1f} | {', '.join(f'{w:.1f}' for w in n['wall_s_all'])} | "
         f"{n['user_s']:.1f} | {n['sys_s']:.1f} |",
+    ]
+    if args.bf16:
+        f = rows["now_bf16"]
+        table.append(f"| now, --precision bf16 | {f['median_wall_s']:.1f} | "
+                     f"{', '.join(f'{w:.1f}' for w in f['wall_s_all'])} | {f['user_s']:.1f} | {f['sys_s']:.1f} |")
+    table += [
         "",
         f"× before: {result['speedup']}; same printed table: {'yes' if same_table else 'no'}; largest relative "
         f"difference of the numbers: {result['largest_relative_difference']:.1e}",
     ]
+    if args.bf16:
+        info = result["bf16"]
+        table.append(f"bf16: × before {info['speedup']}, × now {info['speedup_over_now']}; largest relative "
+                     f"difference from fp32 {info['largest_relative_difference']:.1e}; printed lines that changed:")
+        table += [f"- {label}: {a} -> {b}" for label, a, b in info["changed_printed_lines"]] or ["- none"]
     Path(args.out).with_suffix(".md").write_text("\n".join(table) + "\n")
     print("\n".join(table))
 

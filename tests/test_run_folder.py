@@ -90,6 +90,11 @@ def test_evaluate_is_the_python_eval_for_image_runs(image_run):
     assert "reconstruction SSE per image" in text
 
 
+def test_bf16_evaluation_of_an_image_run_is_an_error_that_says_so(image_run):
+    with pytest.raises(SentaeError, match="applies to text runs"):
+        sentae.evaluate(image_run.path, max_images=12, figures=False, precision="bf16")
+
+
 def test_evaluate_names_what_is_wrong_with_a_folder(tmp_path):
     with pytest.raises(SentaeError, match="model.json is missing"):
         sentae.evaluate(tmp_path)

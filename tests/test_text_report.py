@@ -241,3 +241,36 @@ def test_prior_codes_of_a_model_without_latent_is_an_error(tmp_path):
     run = _train(tmp_path, {"type": "rnn_lm", "embedding_size": 11, "hidden_size": 13}, steps=4)
     with pytest.raises(SentaeError, match="no latent code"):
         load_sampler(run, "cpu").prior_codes(5, seed=0)
+
+
+def test_eval_in_bf16_runs_the_products_in_bf16_and_says_so(ctrl_run):
+    from sentae.errors import SentaeError
+    from sentae.generation.loading import load_sampler
+
+    seen = []
+    real_load = load_sampler
+
+    def load_and_watch(run, device):
+        sampler = real_load(run, device)
+        sampler.model.decoder.output.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+        return sampler
+
+    import sentae.evaluation.run_eval as run_eval
+
+    reports = {}
+    for precision in ("fp32", "bf16"):
+        seen.clear()
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(run_eval, "load_sampler", load_and_watch)
+            reports[precision] = _eval(ctrl_run, figures=False, precision=precision)
+        assert set(seen) == {torch.float32 if precision == "fp32" else torch.bfloat16}
+    fp32, bf16 = reports["fp32"], reports["bf16"]
+    assert fp32["precision"] == "fp32" and "bf16" not in fp32["where"]
+    assert bf16["precision"] == "bf16" and "products in bf16 (autocast)" in bf16["where"]
+    assert "bf16" in sentae.format_report(bf16)
+    for name in ("iw_nll_nats_per_sentence", "elbo_nats_per_sentence", "kl_nats_per_sentence"):
+        assert bf16["metrics"][name] == pytest.approx(fp32["metrics"][name], rel=0.02), name
+    with pytest.raises(SentaeError, match="evaluation precision 'fp16'"):
+        _eval(ctrl_run, figures=False, precision="fp16")
+    res = CliRunner().invoke(main, ["eval", str(ctrl_run), "--precision", "fp16", "--no-report"])
+    assert res.exit_code != 0 and "fp16" in res.output

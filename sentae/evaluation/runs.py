@@ -10,12 +10,15 @@ from ..run import RunFolder
 
 def evaluate_run(run_dir: str | Path, split: str = "test", *, iw_samples: int = 500, max_sentences: int | None = None,
                  max_images: int | None = None, subset_seed: int = 0, prior_samples: int = 1000,
-                 batch_size: int = 50, seed: int = 0, device: str = "cpu", figures: bool = True) -> dict[str, Any]:
+                 batch_size: int = 50, seed: int = 0, device: str = "cpu", figures: bool = True,
+                 precision: str = "fp32") -> dict[str, Any]:
     """Evaluate a text or image run on ``split``; the report's ``modality`` says which metrics it holds.
 
     Text: ``iw_samples`` importance samples per sentence, ``max_sentences`` a fixed subset (``subset_seed``),
     ``prior_samples`` for distinct-n. Image: ``max_images`` a fixed subset. ``figures``: write ``RUN/report/``
-    (figures, tables, for text runs ``index.md`` and ``index.html``). ``batch_size``: examples per forward pass."""
+    (figures, tables, for text runs ``index.md`` and ``index.html``). ``batch_size``: examples per forward pass.
+    ``precision``: ``bf16`` runs a text model's products under bf16 autocast (faster where the hardware has bf16;
+    the numbers differ from fp32's in the third or fourth digit)."""
     from ..data.base import canonical_split
     from ..weights import resolve_device
     from .run_eval import check_eval_arguments
@@ -23,7 +26,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", *, iw_samples: int = 
     split = canonical_split(split)  # "dev" and "validation" are the val split
     device = str(resolve_device(device))  # "auto": cuda where there is one
     check_eval_arguments(iw_samples=iw_samples, max_sentences=max_sentences, max_images=max_images,
-                         prior_samples=prior_samples, batch_size=batch_size, subset_seed=subset_seed, seed=seed)
+                         prior_samples=prior_samples, batch_size=batch_size, subset_seed=subset_seed, seed=seed,
+                         precision=precision)
     run = RunFolder(run_dir)
     modality = run.modality()
     if modality is None:
@@ -31,6 +35,10 @@ def evaluate_run(run_dir: str | Path, split: str = "test", *, iw_samples: int = 
         raise SentaeError(f"{run.path}: model.json does not say whether the model is a text or an image model")
     if modality == "image":
         from .images import evaluate_image_run
+
+        if precision != "fp32":
+            raise SentaeError(f"{run.path}: precision '{precision}' applies to text runs; image runs are evaluated "
+                              f"in fp32")
 
         subset = max_images if max_images is not None else max_sentences
         report = evaluate_image_run(run.path, split=split, max_images=subset, subset_seed=subset_seed,
@@ -40,7 +48,7 @@ def evaluate_run(run_dir: str | Path, split: str = "test", *, iw_samples: int = 
 
         report = evaluate_text_run(run.path, split=split, iw_samples=iw_samples, max_sentences=max_sentences,
                                    subset_seed=subset_seed, prior_samples=prior_samples, batch_size=batch_size,
-                                   seed=seed, device=device, figures=figures)
+                                   seed=seed, device=device, figures=figures, precision=precision)
     report["modality"] = modality
     return report
 

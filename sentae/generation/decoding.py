@@ -22,6 +22,7 @@ class StepDecoder(Protocol):
 
 
 # The options live in a torch-free module (the CLI reads them for --help); importable from here as before.
+from ..nn.precision import products_in  # noqa: E402
 from .decode_config import DECODING_OPTIONS, DecodeConfig, check_decoding, split_decoding  # noqa: E402,F401
 
 
@@ -138,12 +139,9 @@ def decode(
     until all have ended, so a sequence's draws do not depend on when the others end.
     """
     config = config or DecodeConfig()
-    if config.precision == "bf16":
-        # Autocast, not a bf16 copy of the model: the weights stay as trained, each product reads them in bf16,
-        # and the logits are compared in float32 as in fp32 decoding.
-        with torch.autocast(_device_of(model, z).type, dtype=torch.bfloat16):
-            return _decode(model, z, batch_size, bos_id, eos_id, pad_id, config, generator)
-    return _decode(model, z, batch_size, bos_id, eos_id, pad_id, config, generator)
+    # bf16: autocast, not a bf16 copy of the model; the logits are compared in float32 as in fp32 decoding.
+    with products_in(config.precision, _device_of(model, z)):
+        return _decode(model, z, batch_size, bos_id, eos_id, pad_id, config, generator)
 
 
 def _device_of(model: StepDecoder, z: torch.Tensor | None) -> torch.device:
