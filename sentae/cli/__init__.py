@@ -9,6 +9,7 @@ from .apply import denoise, encode, sample_images, score
 from .classifier import classifier
 from .hub import push
 from .models import config, info, list_cmd
+from .process import retain_freed_memory
 from .text import interpolate, neighbours, reconstruct, sample, transfer
 from .train import eval_cmd, train
 
@@ -17,6 +18,7 @@ from .train import eval_cmd, train
 @click.version_option(__version__, prog_name="sentae", message=f"%(prog)s %(version)s (plugin API {PLUGIN_API_VERSION})")
 def main() -> None:
     """sentae: train, inspect and sample text and image autoencoders."""
+    retain_freed_memory()  # runs before any subcommand (not for --help/--version, which answer first)
 
 
 for _command in (list_cmd, info, config, train, sample, reconstruct, interpolate, transfer, neighbours, eval_cmd,
