@@ -86,6 +86,8 @@ def evaluate_text_run(run_dir: str | Path, split: str = "test", iw_samples: int 
             tokens_sum += float((lengths - 1).sum())  # predicted tokens: words + eos
             if latent:
                 mu, logvar = model.encode_stats(tokens, lengths)
+                # float32 codes under bf16 autocast too: the KL and the MI are cheap and exact in float32
+                mu, logvar = mu.float(), (None if logvar is None else logvar.float())
                 z = mu if logvar is None else mu + torch.randn(mu.shape, generator=g, device=device) * (0.5 * logvar).exp()
                 rec_sum += float(model.sentence_nll(tokens, lengths, z).sum())
                 if logvar is not None:

@@ -85,6 +85,8 @@ def iw_log_likelihood(model, tokens: torch.Tensor, lengths: torch.Tensor, sample
     if not has_latent(model):
         return -model.sentence_nll(tokens, lengths, None)
     mu, logvar = model.encode_stats(tokens, lengths)
+    # under bf16 autocast the encoder's head returns bf16: the codes and their densities are float32 all the same
+    mu, logvar = mu.float(), logvar.float()
     b = tokens.shape[0]
     terms = []
     for start in range(0, samples, chunk):
