@@ -61,6 +61,21 @@ def imported_package(before: Path | None) -> str:
                           cwd=tempfile.mkdtemp(), capture_output=True, text=True, check=True).stdout.strip()
 
 
+def timed_command(cmd: list[str], env: dict[str, str]) -> dict:
+    """``cmd`` run in a fresh folder of its own, its output to files there (no pipe fills up and blocks): wall,
+    user and system seconds, minor page faults and what it printed. A failure stops the benchmark with its stderr."""
+    folder = Path(tempfile.mkdtemp())
+    with open(folder / "stdout", "w") as so, open(folder / "stderr", "w") as se:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=so, stderr=se, cwd=folder)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{(folder / 'stderr').read_text()[-2000:]}")
+    return {"wall_s": round(wall, 2), "user_s": round(usage.ru_utime, 2), "sys_s": round(usage.ru_stime, 2),
+            "minor_page_faults": usage.ru_minflt, "stdout": (folder / "stdout").read_text()}
+
+
 def run_eval(run: str, sentences: int | None, iw_samples: int, subset_seed: int, before: Path | None,
              precision: str = "fp32") -> dict:
     out = Path(tempfile.mkdtemp()) / "report.json"
@@ -70,20 +85,10 @@ def run_eval(run: str, sentences: int | None, iw_samples: int, subset_seed: int,
         cmd += ["--precision", precision]
     if sentences:
         cmd += ["-n", str(sentences)]
-    env = version_env(before)
-    logs = out.parent
-    with open(logs / "stdout", "w") as so, open(logs / "stderr", "w") as se:  # files: no pipe fills up and blocks
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=so, stderr=se, cwd=logs)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-    stdout, stderr = (logs / "stdout").read_text(), (logs / "stderr").read_text()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{stderr[-2000:]}")
+    timing = timed_command(cmd, version_env(before))
     report = json.loads(out.read_text())
-    return {"wall_s": round(wall, 2), "user_s": round(usage.ru_utime, 2), "sys_s": round(usage.ru_stime, 2),
-            "table": stdout.strip().splitlines(), "metrics": report["metrics"], "sentences": report["sentences"],
-            "where": report["where"]}
+    return {**{k: timing[k] for k in ("wall_s", "user_s", "sys_s")}, "table": timing["stdout"].strip().splitlines(),
+            "metrics": report["metrics"], "sentences": report["sentences"], "where": report["where"]}
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -91,6 +96,11 @@ def median_run(runs: list[dict]) -> dict:
     middle = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
     return {**{k: middle[k] for k in ("wall_s", "user_s", "sys_s")}, "wall_s_all": walls,
             "median_wall_s": statistics.median(walls)}
+
+
+def table_row(label: str, row: dict) -> str:
+    return (f"| {label} | {row['median_wall_s']:.1f} | {', '.join(f'{w:.1f}' for w in row['wall_s_all'])} | "
+            f"{row['user_s']:.1f} | {row['sys_s']:.1f} |")
 
 
 def largest_relative_difference(a: dict, b: dict) -> float:
@@ -179,22 +189,17 @@ def main() -> None:
         result["whole_split_now"] = {k: whole[k] for k in ("wall_s", "user_s", "sys_s", "sentences", "table")}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    b, n = rows["before"], rows["now"]
     table = [
         f"`sentae eval` on {result['sentences']} {result['split']} sentences, K = {args.iw_samples}, "
         f"medians of {args.repeats} (rows took turns)",
         "",
         "| version | wall s (median) | wall s, every run | user s | sys s |",
         "|---|---|---|---|---|",
-        f"| before ({before_commit[:10]}) | {b['median_wall_s']:.1f} | "
-        f"{', '.join(f'{w:.1f}' for w in b['wall_s_all'])} | {b['user_s']:.1f} | {b['sys_s']:.1f} |",
-        f"| now | {n['median_wall_s']:.1f} | {', '.join(f'{w:.1f}' for w in n['wall_s_all'])} | "
-        f"{n['user_s']:.1f} | {n['sys_s']:.1f} |",
+        table_row(f"before ({before_commit[:10]})", rows["before"]),
+        table_row("now", rows["now"]),
     ]
     if args.bf16:
-        f = rows["now_bf16"]
-        table.append(f"| now, --precision bf16 | {f['median_wall_s']:.1f} | "
-                     f"{', '.join(f'{w:.1f}' for w in f['wall_s_all'])} | {f['user_s']:.1f} | {f['sys_s']:.1f} |")
+        table.append(table_row("now, --precision bf16", rows["now_bf16"]))
     table += [
         "",
         f"× before: {result['speedup']}; same printed table: {'yes' if same_table else 'no'}; largest relative "

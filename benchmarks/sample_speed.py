@@ -19,32 +19,21 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from eval_speed import ROOT, extract_package, imported_package, version_env  # noqa: E402
+from eval_speed import ROOT, extract_package, imported_package, timed_command, version_env  # noqa: E402
 from throughput import matmul_rate  # noqa: E402
 
 ROWS = (("before", "fp32"), ("now", "fp32"), ("now", "bf16"))
 
 
 def run_sample(run: str, n: int, seed: int, before: Path | None, precision: str) -> dict:
-    folder = Path(tempfile.mkdtemp())
     cmd = [sys.executable, "-m", "sentae", "sample", run, "-n", str(n), "--strategy", "greedy", "--seed", str(seed)]
     if precision != "fp32":
         cmd += ["--precision", precision]
-    with open(folder / "stdout", "w") as so, open(folder / "stderr", "w") as se:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=version_env(before), stdout=so, stderr=se, cwd=folder)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{(folder / 'stderr').read_text()[-2000:]}")
-    sentences = (folder / "stdout").read_text().splitlines()
-    return {"wall_s": round(wall, 2), "user_s": round(usage.ru_utime, 2), "sys_s": round(usage.ru_stime, 2),
-            "minor_page_faults": usage.ru_minflt, "sentences": sentences}
+    timing = timed_command(cmd, version_env(before))
+    return {**{k: v for k, v in timing.items() if k != "stdout"}, "sentences": timing["stdout"].splitlines()}
 
 
 def main() -> None:

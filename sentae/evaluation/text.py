@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Sequence
 import torch
 
 from ..model import has_latent
+from ..nn.precision import products_in
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -71,7 +72,7 @@ def length_groups(lengths: torch.Tensor, copies: int, positions: int = IW_POSITI
 @torch.no_grad()
 def iw_log_likelihood(model, tokens: torch.Tensor, lengths: torch.Tensor, samples: int, chunk: int = 50,
                       generator: torch.Generator | None = None,
-                      on_chunk: Callable[[float], None] | None = None) -> torch.Tensor:
+                      on_chunk: Callable[[float], None] | None = None, precision: str = "fp32") -> torch.Tensor:
     """Importance-weighted estimate of log p(x) per sentence (Burda et al. 2016), with q(z|x) as proposal:
     log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x). With K = 1 it is the ELBO's sample; it tightens as K grows.
 
@@ -81,12 +82,12 @@ def iw_log_likelihood(model, tokens: torch.Tensor, lengths: torch.Tensor, sample
     The codes are drawn ``chunk`` per sentence at a time, in the order of the batch, so the estimate for a given
     generator does not depend on how the decoding is arranged: that runs the K copies of sentences of similar
     length together, each group cut to its own longest sentence (padding after a sentence changes no model's
-    likelihood of it). ``on_chunk(share)`` is called after each chunk with the share of the batch's work done."""
+    likelihood of it). ``on_chunk(share)`` is called after each chunk with the share of the batch's work done.
+    ``precision="bf16"`` decodes the copies under bf16 autocast; the encoder, the codes and their densities stay
+    float32 (they are a K-th of the work), so only the decoder's log-likelihoods carry bf16's rounding."""
     if not has_latent(model):
         return -model.sentence_nll(tokens, lengths, None)
     mu, logvar = model.encode_stats(tokens, lengths)
-    # under bf16 autocast the encoder's head returns bf16: the codes and their densities are float32 all the same
-    mu, logvar = mu.float(), logvar.float()
     b = tokens.shape[0]
     terms = []
     for start in range(0, samples, chunk):
@@ -99,7 +100,8 @@ def iw_log_likelihood(model, tokens: torch.Tensor, lengths: torch.Tensor, sample
             n = len(group)
             rep_tokens = tokens[group, :longest].repeat(k, 1)
             rep_lengths = lengths[group].repeat(k)
-            nll = model.sentence_nll(rep_tokens, rep_lengths, z[:, group].reshape(k * n, -1))
+            with products_in(precision, mu.device):
+                nll = model.sentence_nll(rep_tokens, rep_lengths, z[:, group].reshape(k * n, -1))
             log_px_z[:, group] = -nll.float().view(k, n)
         log_pz = gaussian_log_density(z, torch.zeros_like(z), torch.zeros_like(z))
         log_qz = gaussian_log_density(z, mu.unsqueeze(0), logvar.unsqueeze(0))
