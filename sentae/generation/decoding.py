@@ -14,6 +14,8 @@ from typing import Protocol
 
 import torch
 
+from ..nn.precision import products_in
+
 
 class StepDecoder(Protocol):
     def start_state(self, z: torch.Tensor | None, batch_size: int) -> dict[str, torch.Tensor]: ...
@@ -22,7 +24,6 @@ class StepDecoder(Protocol):
 
 
 # The options live in a torch-free module (the CLI reads them for --help); importable from here as before.
-from ..nn.precision import products_in  # noqa: E402
 from .decode_config import DECODING_OPTIONS, DecodeConfig, check_decoding, split_decoding  # noqa: E402,F401
 
 

@@ -2,8 +2,9 @@
 
 Decoding (``DecodeConfig.precision``) and evaluation (``sentae eval --precision``) use it. Autocast, not a bf16 copy
 of the model: the weights stay as trained, each product reads them in bf16, and what the output layers normalise
-(softmax, log-softmax, cross-entropy) runs in float32, as autocast keeps those ops. The results differ from fp32's
-in the third or fourth significant digit, which is why fp32 is every default.
+(softmax, log-softmax, cross-entropy) runs in float32, as autocast keeps those ops. The results differ slightly
+from fp32's (a likelihood in its fifth digit or so; a decoded word where two are nearly tied), which is why fp32 is
+every default.
 """
 from __future__ import annotations
 
